@@ -1,0 +1,169 @@
+"""gRPC server bootstrap shared by every service (grpc.aio).
+
+Layer: shared core, RPC boundary. `GrpcServer` wires the policy interceptor, the
+standard health service (grpc.health.v1, one status per service), server
+reflection, message-size limits, keepalive and load shedding; `run_until_signal`
+serves until SIGTERM/SIGINT and then drains: health goes NOT_SERVING, new calls
+are refused, in-flight calls get the grace period to finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
+from grpc_reflection.v1alpha import reflection
+
+from agentplane.auth import ApiKeyStore
+from agentplane.limits import TenantLimiter
+from agentplane.rpc.interceptors import PolicyInterceptor
+from agentplane.settings import ServiceSettings
+
+__all__ = ["GrpcServer", "ServiceBinding", "run_until_signal"]
+
+log = logging.getLogger("agentplane.rpc.server")
+
+
+@dataclass(frozen=True)
+class ServiceBinding:
+    """One gRPC service to host: its full name and how to add its servicer."""
+
+    name: str
+    """Full proto name, e.g. "agentplane.v1.LLMGateway" (health and reflection use it)."""
+    register: Callable[[grpc.aio.Server], None]
+    """Adds the servicer to the server, e.g. `lambda s: add_LLMGatewayServicer_to_server(x, s)`."""
+
+
+class GrpcServer:
+    """A started-once, stopped-once gRPC server with the platform's policies.
+
+    Args:
+        settings: The service's settings (server, auth and limit sections are used).
+        services: The services to host.
+        keys: Key store; default: built from `settings.auth`.
+    """
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        services: Sequence[ServiceBinding],
+        *,
+        keys: ApiKeyStore | None = None,
+    ) -> None:
+        self._settings = settings
+        self._services = tuple(services)
+        self.keys = keys or ApiKeyStore.from_settings(settings.auth, settings.data_dir)
+        self.limiter = TenantLimiter(settings.limits)
+        self.health = health_aio.HealthServicer()
+        self.port = 0
+        self._server: grpc.aio.Server | None = None
+        self._stopped = asyncio.Event()
+
+    @property
+    def address(self) -> str:
+        """host:port the server listens on (after start)."""
+        return f"{self._settings.server.host}:{self.port}"
+
+    async def start(self) -> int:
+        """Bind, start serving, mark every service SERVING; return the bound port."""
+        cfg = self._settings.server
+        options = [
+            ("grpc.max_receive_message_length", cfg.max_receive_message_bytes),
+            ("grpc.max_send_message_length", cfg.max_send_message_bytes),
+            ("grpc.keepalive_time_ms", int(cfg.keepalive_time_s * 1000)),
+            ("grpc.keepalive_timeout_ms", int(cfg.keepalive_timeout_s * 1000)),
+            ("grpc.max_connection_idle_ms", int(cfg.max_connection_idle_s * 1000)),
+            ("grpc.http2.min_ping_interval_without_data_ms", 5000),
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.so_reuseport", 0),
+        ]
+        server = grpc.aio.server(
+            interceptors=[PolicyInterceptor(self.keys, self.limiter)],
+            options=options,
+            maximum_concurrent_rpcs=cfg.max_concurrent_rpcs,
+        )
+        for binding in self._services:
+            binding.register(server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        if cfg.reflection:
+            names = [b.name for b in self._services]
+            reflection.enable_server_reflection(
+                [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME], server
+            )
+        self.port = server.add_insecure_port(f"{cfg.host}:{cfg.port}")
+        if self.port == 0:
+            raise OSError(f"could not bind {cfg.host}:{cfg.port}")
+        await server.start()
+        self._server = server
+        for binding in self._services:
+            await self.set_serving(binding.name, True)
+        log.info("serving %s on %s", ", ".join(b.name for b in self._services), self.address)
+        return self.port
+
+    async def set_serving(self, service: str, serving: bool) -> None:
+        """Report one service (or "" for the whole server) as SERVING or NOT_SERVING."""
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        await self.health.set(service, status)
+
+    async def stop(self, grace_s: float | None = None) -> None:
+        """Drain and stop: NOT_SERVING, refuse new calls, wait up to `grace_s` for in-flight ones.
+
+        Idempotent.
+        """
+        if self._server is None or self._stopped.is_set():
+            self._stopped.set()
+            return
+        self._stopped.set()
+        await self.health.enter_graceful_shutdown()
+        grace = self._settings.server.grace_period_s if grace_s is None else grace_s
+        log.info("draining (grace %.1fs)", grace)
+        await self._server.stop(grace)
+        log.info("stopped")
+
+    async def wait_stopped(self) -> None:
+        """Block until `stop` has been called."""
+        await self._stopped.wait()
+
+    async def __aenter__(self) -> GrpcServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+
+async def run_until_signal(
+    server: GrpcServer,
+    *,
+    on_stop: Callable[[], Awaitable[None]] | None = None,
+    ready_line: str | None = None,
+) -> None:
+    """Start `server`, serve until SIGTERM or SIGINT, then drain and run `on_stop`.
+
+    Args:
+        server: The server to run (not yet started).
+        on_stop: Cleanup after the server drained (close clients, stores), in that order.
+        ready_line: Printed to stdout once serving (the supervisor waits for health, not this).
+    """
+    loop = asyncio.get_running_loop()
+    stop_requested = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop_requested.set)
+    await server.start()
+    if ready_line:
+        print(ready_line.format(port=server.port), flush=True)
+    try:
+        await stop_requested.wait()
+    finally:
+        await server.stop()
+        if on_stop is not None:
+            await on_stop()

@@ -1,0 +1,285 @@
+"""Typed, validated settings from an optional TOML file and environment variables.
+
+Layer: shared core. Each service declares one frozen settings class deriving from
+`ServiceSettings`; `load_settings` reads it once at start and the object is passed
+down. Nothing else in the code base reads the environment.
+
+Precedence (highest first): explicit overrides (tests, CLI flags), environment
+variables, the TOML file, defaults. The defaults run with no external service.
+
+TOML layout (`AGENTPLANE_CONFIG=/path/agentplane.toml`)::
+
+    data_dir = ".agentplane"          # shared keys apply to every service
+    [auth]
+    keys_file = ".agentplane/keys.toml"
+    [limits.default]
+    rate_per_s = 200
+    [gateway.server]                  # one table per service overrides the shared ones
+    port = 50052
+
+Environment: `AGENTPLANE_<FIELD>` for shared fields and `AGENTPLANE_<SERVICE>__<FIELD>`
+for one service, nested with `__`: `AGENTPLANE_GATEWAY__SERVER__PORT=50052`,
+`AGENTPLANE_LOG__LEVEL=debug`. Values that start with `[` or `{` are parsed as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+__all__ = [
+    "ApiKeySettings",
+    "AuthSettings",
+    "ClientSettings",
+    "EndpointSettings",
+    "FrozenModel",
+    "LimitSettings",
+    "LogSettings",
+    "ServerSettings",
+    "ServiceSettings",
+    "SettingsError",
+    "TenantLimitSettings",
+    "load_settings",
+]
+
+CONFIG_ENV = "AGENTPLANE_CONFIG"
+ENV_PREFIX = "AGENTPLANE_"
+
+
+class SettingsError(ValueError):
+    """Settings could not be loaded; the message names every bad field."""
+
+
+class FrozenModel(BaseModel):
+    """Base of every settings block: immutable, unknown keys rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ServerSettings(FrozenModel):
+    """How a gRPC server binds and protects itself."""
+
+    host: str = "127.0.0.1"
+    """Address to bind; loopback by default."""
+    port: int = Field(0, ge=0, le=65535)
+    """Port to bind; 0 picks a free one."""
+    grace_period_s: float = Field(10.0, ge=0)
+    """On SIGTERM, in-flight calls get this long to finish."""
+    max_receive_message_bytes: int = Field(4 * 1024 * 1024, gt=0)
+    """Larger requests are refused with RESOURCE_EXHAUSTED."""
+    max_send_message_bytes: int = Field(16 * 1024 * 1024, gt=0)
+    """Largest response the server will send."""
+    max_concurrent_rpcs: int = Field(2048, gt=0)
+    """Calls in flight beyond this are shed with RESOURCE_EXHAUSTED."""
+    keepalive_time_s: float = Field(30.0, gt=0)
+    """Interval of server keepalive pings."""
+    keepalive_timeout_s: float = Field(10.0, gt=0)
+    """A connection that does not answer a ping within this is closed."""
+    max_connection_idle_s: float = Field(600.0, gt=0)
+    """Idle connections are closed after this."""
+    reflection: bool = True
+    """Offer gRPC server reflection (grpcurl, Postman)."""
+
+
+class ApiKeySettings(FrozenModel):
+    """One API key, stored as its SHA-256 (never the key itself)."""
+
+    name: str = Field(min_length=1)
+    """Key name, recorded as the actor in audit trails."""
+    tenant: str = Field(min_length=1)
+    """Tenant the key belongs to."""
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    """Hex SHA-256 of the key."""
+    roles: tuple[str, ...] = ()
+    """e.g. "reviewer", "admin", "service" (may act for another tenant)."""
+
+
+class AuthSettings(FrozenModel):
+    """API-key authentication of incoming calls."""
+
+    enabled: bool = True
+    """Off only for local experiments: every call becomes tenant `default`."""
+    keys: tuple[ApiKeySettings, ...] = ()
+    """Keys given inline."""
+    keys_file: Path | None = None
+    """TOML file with `[[keys]]` tables; default `<data_dir>/keys.toml` when it exists."""
+
+
+class TenantLimitSettings(FrozenModel):
+    """Rate and concurrency limits of one tenant."""
+
+    rate_per_s: float = Field(500.0, gt=0)
+    """Sustained calls per second (token bucket refill rate)."""
+    burst: int = Field(1000, gt=0)
+    """Bucket size: calls allowed at once after a quiet period."""
+    max_concurrent: int = Field(256, gt=0)
+    """Calls of this tenant in flight at once; more are refused at once."""
+
+
+class LimitSettings(FrozenModel):
+    """Per-tenant limits; tenants not listed get `default`."""
+
+    default: TenantLimitSettings = TenantLimitSettings()
+    tenants: dict[str, TenantLimitSettings] = {}
+
+
+class LogSettings(FrozenModel):
+    """Logging output."""
+
+    level: str = "info"
+    json_format: bool = True
+
+    @field_validator("level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.lower() not in {"debug", "info", "warning", "error", "critical"}:
+            raise ValueError("must be one of debug, info, warning, error, critical")
+        return value.lower()
+
+
+class ClientSettings(FrozenModel):
+    """How this service calls other agentplane services."""
+
+    api_key: SecretStr | None = None
+    """Key sent as x-api-key (a key with the `service` role acts for the caller's tenant)."""
+    api_key_file: Path | None = None
+    """File holding the key (first line), used when api_key is not set."""
+    timeout_s: float = Field(30.0, gt=0)
+    """Default deadline of outgoing calls; never beyond the incoming call's deadline."""
+
+
+class EndpointSettings(FrozenModel):
+    """Where each agentplane service listens (host:port of every replica)."""
+
+    controller: tuple[str, ...] = ("127.0.0.1:50051",)
+    gateway: tuple[str, ...] = ("127.0.0.1:50052",)
+    domain_inference: tuple[str, ...] = ("127.0.0.1:50053",)
+    realtime: tuple[str, ...] = ("127.0.0.1:50054",)
+
+
+class ServiceSettings(FrozenModel):
+    """Fields every service has. Services subclass it and add their own section."""
+
+    data_dir: Path = Path(".agentplane")
+    """Where state, credentials and built models live."""
+    server: ServerSettings = ServerSettings()
+    auth: AuthSettings = AuthSettings()
+    limits: LimitSettings = LimitSettings()
+    log: LogSettings = LogSettings()
+    client: ClientSettings = ClientSettings()
+    endpoints: EndpointSettings = EndpointSettings()
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+_SHARED_FIELDS = frozenset(ServiceSettings.model_fields)
+
+
+def _parse_env_value(raw: str) -> Any:
+    stripped = raw.strip()
+    if stripped[:1] in "[{":
+        try:
+            return json.loads(stripped)
+        except json.JSONDecodeError:
+            return raw
+    return raw
+
+
+def _set_path(target: dict[str, Any], path: list[str], value: Any) -> None:
+    for key in path[:-1]:
+        nxt = target.get(key)
+        if not isinstance(nxt, dict):
+            nxt = target[key] = {}
+        target = nxt
+    target[path[-1]] = value
+
+
+def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _from_env(section: str, env: Mapping[str, str]) -> dict[str, Any]:
+    shared: dict[str, Any] = {}
+    own: dict[str, Any] = {}
+    for name, raw in env.items():
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
+        if path[0] == section and len(path) > 1:
+            _set_path(own, path[1:], _parse_env_value(raw))
+        elif path[0] in _SHARED_FIELDS:
+            _set_path(shared, path, _parse_env_value(raw))
+    return _merge(shared, own)
+
+
+def _from_toml(section: str, path: Path) -> dict[str, Any]:
+    try:
+        doc = tomllib.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise SettingsError(f"config file {path} does not exist (set by {CONFIG_ENV})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from exc
+    shared = {k: v for k, v in doc.items() if k in _SHARED_FIELDS}
+    own = doc.get(section, {})
+    if not isinstance(own, dict):
+        raise SettingsError(f"config file {path}: [{section}] must be a table")
+    return _merge(shared, own)
+
+
+def _describe(exc: ValidationError, section: str) -> str:
+    lines = [f"invalid {section} settings:"]
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"])
+        got = err.get("input")
+        shown = "" if isinstance(got, dict) else f" (got {got!r})"
+        lines.append(f"  {section}.{where}: {err['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def load_settings(
+    cls: type[S],
+    section: str,
+    *,
+    config_file: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> S:
+    """Load and validate one service's settings.
+
+    Args:
+        cls: The service's settings class.
+        section: The service's table name in TOML and its env infix (e.g. "gateway").
+        config_file: TOML file; default: the path in AGENTPLANE_CONFIG, if set.
+        env: Environment to read; default: os.environ.
+        overrides: Highest-precedence values (nested dicts), e.g. from tests.
+
+    Returns:
+        The frozen settings object.
+
+    Raises:
+        SettingsError: The file is missing or malformed, or a value is invalid;
+            the message names each bad field.
+    """
+    environ = os.environ if env is None else env
+    data: dict[str, Any] = {}
+    path = config_file or (Path(environ[CONFIG_ENV]) if environ.get(CONFIG_ENV) else None)
+    if path is not None:
+        data = _from_toml(section, path)
+    data = _merge(data, _from_env(section, environ))
+    data = _merge(data, overrides or {})
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc, section)) from None

@@ -1,0 +1,3 @@
+"""The controller service of agentplane."""
+
+__all__: list[str] = []

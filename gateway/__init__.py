@@ -1,0 +1,3 @@
+"""The gateway service of agentplane."""
+
+__all__: list[str] = []

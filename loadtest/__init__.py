@@ -1,0 +1,3 @@
+"""Locust load tests over gRPC for agentplane."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""The realtime service of agentplane."""
+
+__all__: list[str] = []

@@ -1,0 +1,1 @@
+"""Test support shared by every test package: keys, settings and real servers on 127.0.0.1."""
