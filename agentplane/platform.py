@@ -166,7 +166,8 @@ def load_credentials(data_dir: Path) -> Credentials:
 
 
 def _address(settings: PlatformSettings, endpoint: str) -> str:
-    return getattr(settings.endpoints, endpoint)[0]
+    addresses: tuple[str, ...] = getattr(settings.endpoints, endpoint)
+    return addresses[0]
 
 
 def process_specs(settings: PlatformSettings, *, python: str = sys.executable) -> list[ProcessSpec]:

@@ -57,7 +57,8 @@ class RequestContext:
 
 
 _CURRENT: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
-    "agentplane_request_context", default=RequestContext()
+    "agentplane_request_context",
+    default=RequestContext(),  # noqa: B039 - frozen dataclass, never mutated
 )
 
 

@@ -59,12 +59,9 @@ async def grpc_health_status(address: str, service: str = "", timeout_s: float =
         try:
             resp = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout_s)
         except grpc.aio.AioRpcError as exc:
-            return (
-                "UNREACHABLE"
-                if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
-                else exc.code().name
-            )
-        return health_pb2.HealthCheckResponse.ServingStatus.Name(resp.status)
+            unreachable = exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+            return "UNREACHABLE" if unreachable else str(exc.code().name)
+        return str(health_pb2.HealthCheckResponse.ServingStatus.Name(resp.status))
 
 
 async def http_ready(url: str, timeout_s: float = 5.0) -> bool:

@@ -53,15 +53,22 @@ class RetryBudget:
     Args:
         ratio: Retries allowed per request, e.g. 0.2 = at most 20% extra load.
         min_per_s: Retries per second always allowed.
+        max_balance: Most retry credit that can pile up during quiet periods.
         clock: Monotonic clock.
     """
 
-    def __init__(self, ratio: float = 0.2, min_per_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        ratio: float = 0.2,
+        min_per_s: float = 5.0,
+        max_balance: float = 100.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ratio = ratio
         self.min_per_s = min_per_s
         self._clock = clock
         self._balance = min_per_s
-        self._cap = max(10.0, min_per_s * 10)
+        self._cap = max_balance
         self._stamp = clock()
 
     def record_request(self) -> None:

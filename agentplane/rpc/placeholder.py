@@ -26,4 +26,5 @@ def unimplemented_servicer(base: type[T], service: str, issue: str) -> T:
         return handler
 
     methods = {name: make(name) for name in vars(base) if name[:1].isupper()}
-    return type(f"Unimplemented{base.__name__}", (base,), methods)()  # type: ignore[return-value]
+    servicer: T = type(f"Unimplemented{base.__name__}", (base,), methods)()
+    return servicer

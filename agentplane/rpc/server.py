@@ -48,6 +48,8 @@ class GrpcServer:
         settings: The service's settings (server, auth and limit sections are used).
         services: The services to host.
         keys: Key store; default: built from `settings.auth`.
+        limiter: Tenant limiter; default: built from `settings.limits`. An HTTP front in the
+            same process passes the same instances so both share auth and limits.
     """
 
     def __init__(
@@ -56,11 +58,12 @@ class GrpcServer:
         services: Sequence[ServiceBinding],
         *,
         keys: ApiKeyStore | None = None,
+        limiter: TenantLimiter | None = None,
     ) -> None:
         self._settings = settings
         self._services = tuple(services)
         self.keys = keys or ApiKeyStore.from_settings(settings.auth, settings.data_dir)
-        self.limiter = TenantLimiter(settings.limits)
+        self.limiter = limiter or TenantLimiter(settings.limits)
         self.health = health_aio.HealthServicer()
         self.port = 0
         self._server: grpc.aio.Server | None = None

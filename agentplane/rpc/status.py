@@ -120,10 +120,10 @@ def from_rpc_error(exc: grpc.RpcError) -> AgentplaneError:
     The original exception should be chained by the caller (`raise ... from exc`).
     """
     call = exc  # grpc.RpcError raised by stubs is also a grpc.Call
-    code = call.code()  # type: ignore[attr-defined]
-    message = call.details() or ""  # type: ignore[attr-defined]
+    code = call.code()
+    message = call.details() or ""
     rich: status_pb2.Status | None = None
-    for key, value in call.trailing_metadata() or ():  # type: ignore[attr-defined]
+    for key, value in call.trailing_metadata() or ():
         if key == "grpc-status-details-bin":
             rich = status_pb2.Status.FromString(value)
             break

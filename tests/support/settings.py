@@ -22,3 +22,6 @@ def test_settings(cls: type[S], section: str, data_dir: Path, **overrides: Any) 
     """Settings of `cls` with test keys, port 0, `data_dir`, no environment, plus `overrides`."""
     base = _merge(auth_overrides(), {"data_dir": str(data_dir), "server": {"port": 0, "grace_period_s": 5}})
     return load_settings(cls, section, env={}, overrides=_merge(base, overrides))
+
+
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
