@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "protos"
 PACKAGE_DIR = Path("agentplane") / "v1"
-GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py")
+GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py", "_pb2_grpc.pyi")
 
 
 def _protos() -> list[Path]:
@@ -42,13 +42,19 @@ def generate(out_root: Path) -> list[Path]:
     protos = _protos()
     include = Path(protoc.__file__).parent / "_proto"
     out = str(out_root)
+    # mypy-protobuf's plugins type the messages and the grpc stubs (grpcio-tools' own
+    # --pyi_out covers messages only, so servicers and stubs would be untyped).
+    bin_dir = Path(sys.executable).parent
     args = [
         "protoc",
         f"-I{PROTO_ROOT}",
         f"-I{include}",
+        f"--plugin=protoc-gen-mypy={bin_dir / 'protoc-gen-mypy'}",
+        f"--plugin=protoc-gen-mypy_grpc={bin_dir / 'protoc-gen-mypy_grpc'}",
         f"--python_out={out}",
-        f"--pyi_out={out}",
+        f"--mypy_out={out}",
         f"--grpc_python_out={out}",
+        f"--mypy_grpc_out={out}",
         *(str(p) for p in protos),
     ]
     if protoc.main(args) != 0:

@@ -1,0 +1,98 @@
+"""One downstream service: its channel, circuit breaker, retries and call accounting.
+
+Layer: controller adapters. Every gRPC call the controller makes goes through
+`Downstream.call`: the breaker fails fast while the service is down, retries are
+budgeted and stay inside the task's deadline, and the returned `CallInfo` says
+how long it took, how many attempts it needed and how it ended.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from agentplane.errors import AgentplaneError, Code
+from agentplane.resilience import BreakerSettings, CircuitBreaker, RetryBudget, RetryPolicy, retry_call
+from agentplane.rpc import ServiceChannel
+from agentplane.settings import ClientSettings
+from controller.capabilities import CallInfo
+from controller.config import DownstreamSettings
+
+__all__ = ["Downstream"]
+
+T = TypeVar("T")
+
+# Failures that say the service is unhealthy (others are the caller's fault).
+_HEALTH_CODES = frozenset({Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED, Code.INTERNAL, Code.UNKNOWN})
+
+
+class Downstream:
+    """A service the controller calls.
+
+    Args:
+        name: Service name ("gateway", "domain_inference", "realtime").
+        addresses: host:port of its replicas.
+        client: Client settings (key, default timeout).
+        settings: Breaker and retry settings.
+    """
+
+    def __init__(
+        self, name: str, addresses: tuple[str, ...], client: ClientSettings, settings: DownstreamSettings
+    ) -> None:
+        self.name = name
+        self.channel = ServiceChannel(addresses, client)
+        self.breaker = CircuitBreaker(
+            name, BreakerSettings(failure_threshold=settings.breaker_failures, cool_down_s=settings.breaker_cool_down_s)
+        )
+        self._policy = RetryPolicy(max_attempts=settings.max_attempts, base_delay_s=0.05, max_delay_s=1.0)
+        self._budget = RetryBudget(ratio=0.2, min_per_s=5.0)
+        self._timeout_s = settings.timeout_s
+
+    async def call(self, method: str, attempt: Callable[[float], Awaitable[T]]) -> tuple[T, CallInfo]:
+        """Run `attempt(timeout_s)` with breaker and retries.
+
+        Raises:
+            AgentplaneError: The last failure (UnavailableError with reason CIRCUIT_OPEN
+                when the breaker refused the call); its `call_info` attribute holds the CallInfo.
+        """
+        started = time.perf_counter()
+        attempts = 0
+
+        async def once(_: int) -> T:
+            nonlocal attempts
+            self.breaker.check()
+            attempts += 1
+            try:
+                result = await attempt(self._timeout_s)
+            except AgentplaneError as exc:
+                if exc.code in _HEALTH_CODES:
+                    self.breaker.record_failure()
+                else:
+                    self.breaker.record_success()
+                raise
+            self.breaker.record_success()
+            return result
+
+        try:
+            result = await retry_call(once, self._policy, budget=self._budget, retryable=_retryable)
+        except AgentplaneError as exc:
+            info = CallInfo(
+                self.name, method, _ms(started), attempts, "error", {"code": exc.code.name, "error": exc.message}
+            )
+            exc.call_info = info  # type: ignore[attr-defined]
+            raise
+        return result, CallInfo(self.name, method, _ms(started), attempts)
+
+    async def aclose(self) -> None:
+        """Close the channel."""
+        await self.channel.aclose()
+
+
+def _retryable(exc: BaseException) -> bool:
+    # An open breaker will not close during a short backoff: fail over at once instead.
+    return isinstance(exc, AgentplaneError) and exc.retryable and exc.reason != "CIRCUIT_OPEN"
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
