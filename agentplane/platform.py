@@ -12,8 +12,9 @@ import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from agentplane.auth import SERVICE_ROLE, generate_key, hash_key
 from agentplane.settings import FrozenModel, ServiceSettings
@@ -92,9 +93,19 @@ class PlatformSettings(ServiceSettings):
     """Settings of `agentplane up` (TOML table [up], env AGENTPLANE_UP__...)."""
 
     processes: dict[str, ProcessSettings] = Field(default_factory=_default_processes)
-    """The process table; entries given in config replace the default of that name."""
+    """The process table; fields given in config override the default process of that name."""
     stop_grace_s: float = 15.0
     """Per process: SIGTERM, then SIGKILL after this."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_processes(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("processes"), dict):
+            merged = {name: proc.model_dump() for name, proc in _default_processes().items()}
+            for name, given in data["processes"].items():
+                merged[name] = {**merged.get(name, {}), **given} if isinstance(given, dict) else given
+            data = {**data, "processes": merged}
+        return data
 
 
 @dataclass(frozen=True)

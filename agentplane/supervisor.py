@@ -97,6 +97,7 @@ class Supervisor:
     Args:
         specs: Processes, in any order (dependencies decide the start order).
         log_dir: Each process's stdout and stderr go to `<log_dir>/<name>.log`.
+        pid_dir: When given, each running process's PID is kept in `<pid_dir>/<name>.pid`.
         max_backoff_s: Longest wait between restarts.
         on_event: Called with (process name, event) for "started", "healthy", "exited", "restarting".
     """
@@ -106,6 +107,7 @@ class Supervisor:
         specs: Sequence[ProcessSpec],
         log_dir: Path,
         *,
+        pid_dir: Path | None = None,
         max_backoff_s: float = 30.0,
         on_event: Callable[[str, str], None] | None = None,
     ) -> None:
@@ -116,6 +118,7 @@ class Supervisor:
                 raise ValueError(f"{spec.name} depends on unknown processes: {sorted(missing)}")
         self._procs = {s.name: _Managed(s) for s in specs}
         self._log_dir = log_dir
+        self._pid_dir = pid_dir
         self._max_backoff_s = max_backoff_s
         self._on_event = on_event or (lambda name, event: None)
         self._stopping = asyncio.Event()
@@ -135,6 +138,8 @@ class Supervisor:
             TimeoutError: Some process was not healthy in time (its log names why).
         """
         self._log_dir.mkdir(parents=True, exist_ok=True)
+        if self._pid_dir is not None:
+            self._pid_dir.mkdir(parents=True, exist_ok=True)
         for managed in self._procs.values():
             managed.task = asyncio.create_task(self._run(managed), name=f"supervise-{managed.spec.name}")
         waits = [m.healthy.wait() for m in self._procs.values()]
@@ -180,6 +185,8 @@ class Supervisor:
         while not self._stopping.is_set():
             started = time.monotonic()
             managed.proc = await self._spawn(spec)
+            if self._pid_dir is not None:
+                (self._pid_dir / f"{spec.name}.pid").write_text(f"{managed.proc.pid}\n")
             self._on_event(spec.name, f"started pid {managed.proc.pid}")
             if await self._await_healthy(managed):
                 managed.healthy.set()
@@ -229,6 +236,8 @@ class Supervisor:
                     proc.kill()
                     await proc.wait()
             codes[name] = proc.returncode if proc is not None else None
+            if self._pid_dir is not None:
+                (self._pid_dir / f"{name}.pid").unlink(missing_ok=True)
             self._on_event(name, f"stopped (code {codes[name]})")
         for managed in self._procs.values():
             if managed.task is not None:

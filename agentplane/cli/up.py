@@ -43,6 +43,7 @@ async def run_up(args: argparse.Namespace) -> int:
     sup = Supervisor(
         specs,
         settings.data_dir / "logs",
+        pid_dir=settings.data_dir / "run",
         on_event=(lambda name, event: _print(f"{name}: {event}")) if verbose else None,
     )
     stop = asyncio.Event()

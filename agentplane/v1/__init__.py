@@ -1,4 +1,4 @@
 """Generated protobuf and gRPC stubs for agentplane.v1. Do not edit.
 
-Regenerate with `make gen` (scripts/gen_protos.py); inputs sha256 09b8105ea67cbe4f82f7f6156e3ef6ee776ff5c2bbc47a67353f45096bee2be6.
+Regenerate with `make gen` (scripts/gen_protos.py); inputs sha256 8cde24cb87608760ab1e52465fa4d5b3d7ce889f05ed51d2d1487a0beb2a6db8.
 """

@@ -57,6 +57,30 @@ VOLATILITY_STATIC: Volatility.ValueType  # 5
 """e.g. archived documents"""
 Global___Volatility: _TypeAlias = Volatility  # noqa: Y015
 
+class _ContentFormat:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ContentFormatEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ContentFormat.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CONTENT_FORMAT_UNSPECIFIED: _ContentFormat.ValueType  # 0
+    """markdown and text, paged by the markdown"""
+    CONTENT_FORMAT_MARKDOWN: _ContentFormat.ValueType  # 1
+    """markdown only"""
+    CONTENT_FORMAT_TEXT: _ContentFormat.ValueType  # 2
+    """plain text only, paged by the text"""
+
+class ContentFormat(_ContentFormat, metaclass=_ContentFormatEnumTypeWrapper):
+    """Which renderings a Fetch returns (and which one total_length/next_index page through)."""
+
+CONTENT_FORMAT_UNSPECIFIED: ContentFormat.ValueType  # 0
+"""markdown and text, paged by the markdown"""
+CONTENT_FORMAT_MARKDOWN: ContentFormat.ValueType  # 1
+"""markdown only"""
+CONTENT_FORMAT_TEXT: ContentFormat.ValueType  # 2
+"""plain text only, paged by the text"""
+Global___ContentFormat: _TypeAlias = ContentFormat  # noqa: Y015
+
 class _FieldType:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -105,6 +129,7 @@ class FetchOptions(_message.Message):
     VOLATILITY_FIELD_NUMBER: _builtins.int
     TIMEOUT_MS_FIELD_NUMBER: _builtins.int
     INCLUDE_LINKS_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
     max_length: _builtins.int
     """Characters of text/markdown to return; 0 = the configured default."""
     start_index: _builtins.int
@@ -120,6 +145,8 @@ class FetchOptions(_message.Message):
     """
     include_links: _builtins.bool
     """Include the page's links (up to the configured maximum)."""
+    format: Global___ContentFormat.ValueType
+    """Which renderings to return; ignored with raw."""
     def __init__(
         self,
         *,
@@ -130,10 +157,11 @@ class FetchOptions(_message.Message):
         volatility: Global___Volatility.ValueType = ...,
         timeout_ms: _builtins.int = ...,
         include_links: _builtins.bool = ...,
+        format: Global___ContentFormat.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bypass_cache", b"bypass_cache", "include_links", b"include_links", "max_length", b"max_length", "raw", b"raw", "start_index", b"start_index", "timeout_ms", b"timeout_ms", "volatility", b"volatility"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bypass_cache", b"bypass_cache", "format", b"format", "include_links", b"include_links", "max_length", b"max_length", "raw", b"raw", "start_index", b"start_index", "timeout_ms", b"timeout_ms", "volatility", b"volatility"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
