@@ -89,6 +89,15 @@ class _Managed:
     healthy: asyncio.Event = field(default_factory=asyncio.Event)
     restarts: int = 0
     task: asyncio.Task[None] | None = None
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def mark(self, healthy: bool) -> None:
+        async with self.changed:
+            if healthy:
+                self.healthy.set()
+            else:
+                self.healthy.clear()
+            self.changed.notify_all()
 
 
 class Supervisor:
@@ -189,12 +198,12 @@ class Supervisor:
                 (self._pid_dir / f"{spec.name}.pid").write_text(f"{managed.proc.pid}\n")
             self._on_event(spec.name, f"started pid {managed.proc.pid}")
             if await self._await_healthy(managed):
-                managed.healthy.set()
+                await managed.mark(True)
                 self._on_event(spec.name, "healthy")
             code = await managed.proc.wait()
             if self._stopping.is_set():
                 return
-            managed.healthy.clear()
+            await managed.mark(False)
             self._on_event(spec.name, f"exited with code {code}")
             if time.monotonic() - started > 60:
                 backoff = 0.5
@@ -203,6 +212,21 @@ class Supervisor:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=backoff)
             backoff = min(backoff * 2, self._max_backoff_s)
+
+    async def wait_healthy(self, name: str, *, restarted_from: int | None = None, timeout_s: float = 60.0) -> None:
+        """Wait until `name` is healthy (again, under a PID other than `restarted_from`).
+
+        Raises:
+            TimeoutError: Not healthy within `timeout_s`.
+        """
+        managed = self._procs[name]
+
+        def ready() -> bool:
+            pid = managed.proc.pid if managed.proc is not None else None
+            return managed.healthy.is_set() and (restarted_from is None or pid != restarted_from)
+
+        async with managed.changed:
+            await asyncio.wait_for(managed.changed.wait_for(ready), timeout_s)
 
     def _order(self) -> list[str]:
         order: list[str] = []
