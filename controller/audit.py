@@ -118,12 +118,13 @@ def verify_chain(events: Iterable[AuditEvent], *, head: tuple[int, str] | None =
     Args:
         events: The tenant's events in sequence order.
         head: The (sequence, hash) the store recorded as the chain's head, if any;
-            a mismatch reveals events deleted from the end.
+            a mismatch reveals events deleted from, replaced at or added to the end.
 
     Returns:
         The verdict; `first_bad_sequence` is the first event that does not fit.
     """
     prev_hash, expected_seq, checked = "", 1, 0
+    hash_at_head = ""  # the hash of the event at the head's sequence ("" before the first event)
     for event in events:
         checked += 1
         if event.sequence != expected_seq:
@@ -147,11 +148,27 @@ def verify_chain(events: Iterable[AuditEvent], *, head: tuple[int, str] | None =
         if recomputed != event.hash:
             return ChainVerdict(False, checked, event.sequence, "event content does not match its hash (edited)")
         prev_hash, expected_seq = event.hash, expected_seq + 1
+        if head is not None and event.sequence == head[0]:
+            hash_at_head = event.hash
     if head is not None and head != (expected_seq - 1, prev_hash):
+        return _head_mismatch(head, expected_seq - 1, hash_at_head, checked)
+    return ChainVerdict(True, checked, head_hash=prev_hash)
+
+
+def _head_mismatch(head: tuple[int, str], last: int, hash_at_head: str, checked: int) -> ChainVerdict:
+    """The verdict for a chain that is sound in itself but ends elsewhere than the stored head."""
+    head_sequence, head_hash = head
+    if head_sequence > last:
         return ChainVerdict(
             False,
             checked,
-            expected_seq,
-            f"chain ends at sequence {expected_seq - 1} but the head says {head[0]} (events deleted)",
+            last + 1,
+            f"chain ends at sequence {last} but the head says {head_sequence} (events deleted)",
         )
-    return ChainVerdict(True, checked, head_hash=prev_hash)
+    if hash_at_head != head_hash:
+        return ChainVerdict(
+            False, checked, head_sequence, f"event {head_sequence} does not match the head's hash (replaced)"
+        )
+    return ChainVerdict(
+        False, checked, head_sequence + 1, f"chain goes on past the head's sequence {head_sequence} (events inserted)"
+    )

@@ -81,6 +81,8 @@ class Intake:
         problems = []
         if not sub.text.strip():
             problems.append(FieldViolation("text", "must not be empty"))
+        if "\x00" in sub.text:
+            problems.append(FieldViolation("text", "must not contain NUL characters"))
         if len(sub.text) > self._settings.max_text_chars:
             problems.append(
                 FieldViolation("text", f"{len(sub.text)} characters; the limit is {self._settings.max_text_chars}")

@@ -87,7 +87,7 @@ class TaskRecorder:
         """Persist `task` (its new state) with one event and its audit drafts; publish the event.
 
         Raises:
-            StoreConflict: A compare-and-set precondition failed; nothing was written.
+            StoreConflictError: A compare-and-set precondition failed; nothing was written.
         """
         stored_text = self._stored_text.get(task.task_id)
         if stored_text is not None:

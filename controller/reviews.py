@@ -18,7 +18,7 @@ from agentplane.errors import FailedPreconditionError, InvalidArgumentError, Not
 from agentplane.request_context import Principal
 from controller.models import EventType, Review, ReviewDecision, ReviewState, Task, TaskState, utcnow
 from controller.recorder import TaskRecorder
-from controller.store.base import StoreConflict
+from controller.store.base import StoreConflictError
 
 __all__ = ["ReviewDesk"]
 
@@ -118,7 +118,7 @@ class ReviewDesk:
                 review=resolved,
                 expect_review_state=ReviewState.PENDING,
             )
-        except StoreConflict:
+        except StoreConflictError:
             raise FailedPreconditionError(
                 f"review {review_id} was resolved concurrently", reason="REVIEW_NOT_PENDING"
             ) from None
@@ -133,7 +133,7 @@ class ReviewDesk:
         failed = task.evolve(
             state=TaskState.FAILED, completed_at=utcnow(), error="review expired before a reviewer decided"
         )
-        with contextlib.suppress(StoreConflict):
+        with contextlib.suppress(StoreConflictError):
             await self._recorder.record(
                 failed,
                 event=EventType.FAILED,

@@ -36,7 +36,7 @@ from controller.models import (
 from controller.recorder import TaskRecorder
 from controller.routing import Router, TaskFacts
 from controller.steps import Executor, RouteOutcome, StepHooks
-from controller.store.base import StoreConflict
+from controller.store.base import StoreConflictError
 
 __all__ = ["TaskRunner"]
 
@@ -176,7 +176,7 @@ class TaskRunner:
                 if current is not None and current.state is TaskState.CANCELLED:
                     return  # CancelTask already recorded it
                 raise
-            except StoreConflict:
+            except StoreConflictError:
                 log.info("task %s changed concurrently (cancelled?); stopping", task.task_id)
             except AgentplaneError as exc:
                 await self._fail_current(task, f"{exc.code.name}: {exc.message}")
@@ -371,7 +371,7 @@ class TaskRunner:
             return
         try:
             await self._fail(current, error, expect=current.state)
-        except StoreConflict:
+        except StoreConflictError:
             log.info("task %s settled while failing it", task.task_id)
 
     def running_ids(self) -> Sequence[str]:

@@ -31,7 +31,7 @@ from controller.models import EventType, ReviewDecision, ReviewState, Task, Task
 from controller.recorder import TaskRecorder
 from controller.reviews import ReviewDesk
 from controller.runner import TaskRunner
-from controller.store.base import StoreConflict
+from controller.store.base import StoreConflictError
 
 __all__ = ["TaskControllerService"]
 
@@ -153,7 +153,7 @@ class TaskControllerService(controller_pb2_grpc.TaskControllerServicer):
                 expect_state=task.state,
                 review=review,
             )
-        except StoreConflict:
+        except StoreConflictError:
             raise FailedPreconditionError(
                 f"task {task.task_id} changed while cancelling; try again", reason="TASK_CHANGED"
             ) from None

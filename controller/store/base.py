@@ -20,10 +20,10 @@ from typing import Any, Protocol
 from controller.audit import AuditDraft
 from controller.models import AuditEvent, Review, ReviewState, Task, TaskEvent, TaskState
 
-__all__ = ["Snapshot", "Store", "StoreConflict"]
+__all__ = ["Snapshot", "Store", "StoreConflictError"]
 
 
-class StoreConflict(Exception):
+class StoreConflictError(Exception):
     """A compare-and-set precondition did not hold (state changed concurrently)."""
 
 
@@ -72,7 +72,7 @@ class Store(Protocol):
         """Replace a task's state, append its events and audit records, upsert a review.
 
         Raises:
-            StoreConflict: `expect_state` (the task's stored state) or
+            StoreConflictError: `expect_state` (the task's stored state) or
                 `expect_review_state` (the review's stored state) did not match.
         """
         ...

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from controller.config import ConfidenceSettings
 from controller.confidence import agreement, combine, domain_confidence, freshness, llm_confidence, realtime_confidence
+from controller.config import ConfidenceSettings
 from controller.models import Confidence, Degradation
 
 S = ConfidenceSettings()
