@@ -109,7 +109,8 @@ async def _tour(pages: str) -> None:
             _show("8. A reviewer edits the escalated answer", resolved.task)
         verdict = await unary(stub.VerifyAuditTrail, C.VerifyAuditTrailRequest())
         print(
-            f"\n=== 9. Audit trail of tenant acme: valid={verdict.valid}, {verdict.events_checked} events, head {verdict.head_hash[:16]}..."
+            f"\n=== 9. Audit trail of tenant acme: valid={verdict.valid}, "
+            f"{verdict.events_checked} events, head {verdict.head_hash[:16]}..."
         )
 
 
