@@ -61,7 +61,9 @@ def resolve_api_key(settings: ClientSettings) -> str | None:
     return None
 
 
-class _PropagatingInterceptor(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor):
+class _Propagation:
+    """What every outgoing call gets: key, tenant, trace, bounded timeout."""
+
     def __init__(self, api_key: str | None, default_timeout_s: float) -> None:
         self._api_key = api_key
         self._default_timeout_s = default_timeout_s
@@ -94,9 +96,16 @@ class _PropagatingInterceptor(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.Una
             wait_for_ready=details.wait_for_ready,
         )
 
+
+# grpc.aio files an interceptor under the first interceptor type it is an instance of
+# (an if/elif chain in grpc/aio/_channel.py), so one class deriving from both would
+# never see server-streaming calls: each call type gets its own class.
+class _UnaryPropagatingInterceptor(_Propagation, grpc.aio.UnaryUnaryClientInterceptor):
     async def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
         return await continuation(self._details(client_call_details), request)
 
+
+class _StreamPropagatingInterceptor(_Propagation, grpc.aio.UnaryStreamClientInterceptor):
     async def intercept_unary_stream(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
         return await continuation(self._details(client_call_details), request)
 
@@ -132,7 +141,10 @@ class ServiceChannel:
                 ("grpc.keepalive_timeout_ms", 10_000),
                 ("grpc.enable_retries", 0),  # retries are ours: budgeted, deadline-aware
             ],
-            interceptors=[_PropagatingInterceptor(key, settings.timeout_s)],
+            interceptors=[
+                _UnaryPropagatingInterceptor(key, settings.timeout_s),
+                _StreamPropagatingInterceptor(key, settings.timeout_s),
+            ],
         )
 
     async def aclose(self) -> None:
@@ -148,14 +160,27 @@ class ServiceChannel:
         await self.aclose()
 
 
-async def unary(method: Callable[..., Awaitable[R]], request: Any, *, timeout_s: float | None = None) -> R:
+async def unary(
+    method: Callable[..., Awaitable[R]],
+    request: Any,
+    *,
+    timeout_s: float | None = None,
+    metadata: Sequence[tuple[str, str]] | None = None,
+) -> R:
     """Call a unary stub method; map failures to typed errors.
+
+    Args:
+        method: The stub method.
+        request: The request message.
+        timeout_s: Call deadline; default the channel's (never beyond the incoming call's).
+        metadata: Extra call metadata; an `x-api-key` here replaces the channel's key for
+            this call (the MCP adapters forward each caller's own key).
 
     Raises:
         AgentplaneError: The subclass matching the received status.
     """
     try:
-        return await method(request, timeout=timeout_s)
+        return await method(request, timeout=timeout_s, metadata=metadata)
     except grpc.aio.AioRpcError as exc:
         raise from_rpc_error(exc) from exc
 
