@@ -258,7 +258,7 @@ async def test_session_turns_are_context_for_the_next_task(platform):
 
 
 async def test_cancel_stops_a_running_task(platform):
-    url = f"{platform.pages_url}/slow/3000.html"
+    url = f"{platform.pages_url}/slow/2500.html"
     async with controller(platform) as stub:
         task = await unary(
             stub.SubmitTask, C.SubmitTaskRequest(text=f"fetch {url}", task_type="realtime"), timeout_s=0.5
@@ -273,7 +273,7 @@ async def test_cancel_stops_a_running_task(platform):
 
 
 async def test_a_task_survives_the_controller_being_killed_mid_task(platform):
-    url = f"{platform.pages_url}/slow/4000.html"
+    url = f"{platform.pages_url}/slow/2500.html"
     async with controller(platform) as stub:
         request = C.StreamTaskRequest(submit=C.SubmitTaskRequest(text=f"fetch {url}", task_type="realtime"))
         task_id = ""
@@ -310,10 +310,12 @@ async def test_audit_trail_verifies_and_detects_tampering(platform):
         assert verdict.valid and verdict.events_checked >= 5, verdict
         db = sqlite3.connect(platform.data_dir / "controller.db", timeout=10)
         try:
-            (original,) = db.execute("SELECT details_json FROM audit WHERE tenant='globex' AND sequence=2").fetchone()
+            (original,) = db.execute(
+                "SELECT details_json FROM audit_events WHERE tenant='globex' AND sequence=2"
+            ).fetchone()
             with db:
                 db.execute(
-                    "UPDATE audit SET details_json=? WHERE tenant='globex' AND sequence=2",
+                    "UPDATE audit_events SET details_json=? WHERE tenant='globex' AND sequence=2",
                     (original.replace("DOMAIN", "LLM"),),
                 )
             broken = await unary(stub.VerifyAuditTrail, C.VerifyAuditTrailRequest())
@@ -321,6 +323,6 @@ async def test_audit_trail_verifies_and_detects_tampering(platform):
             assert "edited" in broken.problem
         finally:
             with db:
-                db.execute("UPDATE audit SET details_json=? WHERE tenant='globex' AND sequence=2", (original,))
+                db.execute("UPDATE audit_events SET details_json=? WHERE tenant='globex' AND sequence=2", (original,))
             db.close()
         assert (await unary(stub.VerifyAuditTrail, C.VerifyAuditTrailRequest())).valid

@@ -188,4 +188,6 @@ def stop_platform_process(process: subprocess.Popen[bytes], timeout_s: float = 9
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
     return process.returncode
