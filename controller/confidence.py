@@ -70,6 +70,7 @@ def _explain(components: Sequence[Component], score: float) -> str:
 def domain_confidence(
     probability: float,
     *,
+    gated_confidence: float | None = None,
     out_of_domain: bool,
     ood_score: float,
     ood_threshold: float,
@@ -77,8 +78,30 @@ def domain_confidence(
     degradations: Sequence[Degradation],
     settings: ConfidenceSettings,
 ) -> Confidence:
-    """Confidence of a domain-model label."""
+    """Confidence of a domain-model label.
+
+    Args:
+        probability: Calibrated probability of the label.
+        gated_confidence: The model's own confidence, which scales the probability down for
+            inputs whose length bucket needs a higher probability for the same error rate
+            (short texts); None when the model has no such gate.
+        out_of_domain: The model flagged the text as unlike its training data.
+        ood_score: How far past the OOD threshold (ratio; above `ood_threshold` is OOD).
+        ood_threshold: The OOD threshold on that scale.
+        truncated: The text was cut at the model's max tokens.
+        degradations: Degraded paths taken (each with its penalty).
+        settings: Penalties.
+    """
     components = [Component("calibrated_probability", probability, 1.0, "temperature-scaled softmax of the label")]
+    if gated_confidence is not None and not out_of_domain and 0 < gated_confidence < probability:
+        components.append(
+            Component(
+                "length_calibration",
+                gated_confidence / probability,
+                1.0,
+                "short inputs need a higher probability for the same error rate (the model's per-length gate)",
+            )
+        )
     if out_of_domain:
         components.append(
             Component(

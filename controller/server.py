@@ -16,6 +16,7 @@ from agentplane.rpc import GrpcServer, ServiceBinding, run_until_signal
 from agentplane.settings import load_settings
 from agentplane.v1 import controller_pb2_grpc
 from controller.adapters import DomainClient, Downstream, GatewayClient, RealtimeClient
+from controller.adapters.mcp_tools import ExternalTools
 from controller.config import ControllerSettings
 from controller.events import EventBus
 from controller.intake import Intake
@@ -43,10 +44,13 @@ class Controller:
     runner: TaskRunner
     reviews: ReviewDesk
     server: GrpcServer
+    tools: ExternalTools | None = None
 
     async def start(self) -> int:
-        """Open the store, resume unfinished tasks, start serving; return the port."""
+        """Open the store, connect external tool servers, resume unfinished tasks, start serving; return the port."""
         await self.store.open()
+        if self.tools is not None:
+            await self.tools.start()
         await self.runner.start()
         self.reviews.start()
         return await self.server.start()
@@ -60,6 +64,8 @@ class Controller:
         """Everything `stop` does after the gRPC server has drained."""
         await self.reviews.aclose()
         await self.runner.aclose(grace_s=self.settings.server.grace_period_s)
+        if self.tools is not None:
+            await self.tools.aclose()
         for down in self.downstreams:
             await down.aclose()
         await self.store.aclose()
@@ -74,12 +80,13 @@ def build_controller(settings: ControllerSettings) -> Controller:
     domain_client = DomainClient(domain, settings.routing.embed_model)
     bus = EventBus()
     recorder = TaskRecorder(store, bus)
+    tools = ExternalTools(settings.external_tools, settings.policy) if settings.external_tools else None
     executor = Executor(
         settings,
         domain=domain_client,
         llm=GatewayClient(gateway),
         realtime=RealtimeClient(realtime),
-        tools=None,
+        tools=tools,
         store=store,
     )
     runner = TaskRunner(settings, recorder, Router(settings.routing, domain_client), executor)
@@ -90,13 +97,15 @@ def build_controller(settings: ControllerSettings) -> Controller:
         SERVICE_NAME, lambda s: controller_pb2_grpc.add_TaskControllerServicer_to_server(servicer, s)
     )
     server = GrpcServer(settings, [binding])
-    return Controller(settings, store, [gateway, domain, realtime], runner, reviews, server)
+    return Controller(settings, store, [gateway, domain, realtime], runner, reviews, server, tools)
 
 
 async def serve(settings: ControllerSettings) -> None:
     """Run until SIGTERM/SIGINT, then stop in order."""
     controller = build_controller(settings)
     await controller.store.open()
+    if controller.tools is not None:
+        await controller.tools.start()
     await controller.runner.start()
     controller.reviews.start()
     await run_until_signal(controller.server, on_stop=controller.aclose_after_server)

@@ -36,6 +36,7 @@ async def run_domain(ctx: StepContext, step: PlanStep, domain: DomainCapability,
         probability = out.probabilities.get(out.label, out.confidence)
         confidence = domain_confidence(
             probability,
+            gated_confidence=out.confidence,
             out_of_domain=out.out_of_domain,
             ood_score=out.ood_score,
             ood_threshold=out.ood_threshold,

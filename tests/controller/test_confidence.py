@@ -92,3 +92,18 @@ def test_multi_step_combination_is_the_product_of_steps():
     combined = combine([("s1", Confidence(0.9)), ("s2", Confidence(0.8))])
     assert combined.score == pytest.approx(0.72)
     assert [c.name for c in combined.components] == ["step:s1", "step:s2"]
+
+
+def test_short_inputs_are_scaled_by_the_models_per_length_gate():
+    conf = domain_confidence(
+        0.95,
+        gated_confidence=0.81,
+        out_of_domain=False,
+        ood_score=0.2,
+        ood_threshold=1,
+        truncated=False,
+        degradations=(),
+        settings=S,
+    )
+    assert conf.score == pytest.approx(0.81, abs=1e-6)
+    assert "length_calibration" in {c.name for c in conf.components}
