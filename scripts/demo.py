@@ -123,7 +123,7 @@ def main() -> int:
         pages = "http://127.0.0.1:" + _wait_line(site, '{"port"', 30).split(":")[1].strip(" }")
         print(f"page site on {pages}; starting the platform (first start takes a little longer)...", flush=True)
         platform = subprocess.Popen(
-            [sys.executable, "-m", "agentplane.cli.main", "up", "--quiet"], cwd=ROOT, env=env, stdout=subprocess.PIPE
+            [sys.executable, "-m", "agentplane.cli", "up", "--quiet"], cwd=ROOT, env=env, stdout=subprocess.PIPE
         )
         print(_wait_line(platform, "agentplane is up", 300), flush=True)
         asyncio.run(_tour(pages))

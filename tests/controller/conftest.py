@@ -107,7 +107,7 @@ E2E_POLICY = """
 review_sweep_interval_s = 1
 
 [controller.downstream]
-timeout_s = 4
+timeout_s = 5
 max_attempts = 1
 breaker_cool_down_s = 1
 

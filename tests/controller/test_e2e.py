@@ -258,7 +258,7 @@ async def test_session_turns_are_context_for_the_next_task(platform):
 
 
 async def test_cancel_stops_a_running_task(platform):
-    url = f"{platform.pages_url}/slow/2500.html"
+    url = f"{platform.pages_url}/slow/1500.html"
     async with controller(platform) as stub:
         task = await unary(
             stub.SubmitTask, C.SubmitTaskRequest(text=f"fetch {url}", task_type="realtime"), timeout_s=0.5
@@ -273,7 +273,7 @@ async def test_cancel_stops_a_running_task(platform):
 
 
 async def test_a_task_survives_the_controller_being_killed_mid_task(platform):
-    url = f"{platform.pages_url}/slow/2500.html"
+    url = f"{platform.pages_url}/slow/1500.html"
     async with controller(platform) as stub:
         request = C.StreamTaskRequest(submit=C.SubmitTaskRequest(text=f"fetch {url}", task_type="realtime"))
         task_id = ""

@@ -154,7 +154,7 @@ def start_platform(data_dir: Path, models_dir: Path, *, extra_config: str = "", 
     config = write_config(data_dir, ports, models_dir, extra_config)
     env = {**os.environ, "AGENTPLANE_CONFIG": str(config), "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "agentplane.cli.main", "up", "--quiet"],
+        [sys.executable, "-m", "agentplane.cli", "up", "--quiet"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
