@@ -8,7 +8,9 @@ confidence is the product of the final answer's and every tool step's.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from agentplane.errors import AgentplaneError, PermissionDeniedError
@@ -18,7 +20,6 @@ from controller.capabilities import (
     DomainCapability,
     LLMCapability,
     RealtimeCapability,
-    ToolCallOut,
     ToolCapability,
     ToolSpec,
 )
@@ -48,77 +49,92 @@ _AGENT_PROMPT = (
 )
 
 
+@dataclass(frozen=True)
+class _Toolbox:
+    """What tool calls can reach."""
+
+    domain: DomainCapability | None
+    realtime: RealtimeCapability | None
+    tools: ToolCapability | None
+
+
+async def _builtin(
+    ctx: StepContext, run: StepRun, name: str, args: dict[str, Any], box: _Toolbox
+) -> tuple[str, Confidence]:
+    if name == "classify_text" and box.domain is not None:
+        outs, info = await box.domain.classify(ctx.settings.domain_model, [str(args["text"])])
+        run.calls.append(info)
+        o = outs[0]
+        conf = domain_confidence(
+            o.probabilities.get(o.label, o.confidence),
+            gated_confidence=o.confidence,
+            out_of_domain=o.out_of_domain,
+            ood_score=o.ood_score,
+            ood_threshold=o.ood_threshold,
+            truncated=o.truncated,
+            degradations=o.degradations,
+            settings=ctx.settings.confidence,
+        )
+        probability = round(o.probabilities.get(o.label, 0), 4)
+        return json.dumps({"label": o.label, "probability": probability, "out_of_domain": o.out_of_domain}), conf
+    if name == "fetch_page" and box.realtime is not None:
+        page = await box.realtime.fetch(str(args["url"]), max_length=4000)
+        if page.call:
+            run.calls.append(page.call)
+        conf = realtime_confidence(
+            completeness=1.0 if page.text else 0.3,
+            age_s=page.age_s,
+            ttl_s=3600.0,
+            injection_flagged=page.injection_flagged,
+            injection_score=page.injection_score,
+            from_snapshot=False,
+            degradations=(),
+            settings=ctx.settings.confidence,
+        )
+        return f"{page.title}\n{page.text}", conf
+    if box.tools is None:
+        raise PermissionDeniedError(f"unknown tool {name!r}")
+    result, info = await box.tools.call(ctx.task.tenant, name, args)
+    run.calls.append(info)
+    server = name.split(".", 1)[0]
+    trust = ctx.settings.external_tools[server].confidence if server in ctx.settings.external_tools else 0.5
+    conf = Confidence(trust, (Component("external_tool_trust", trust, 1.0, f"configured trust of {server}"),))
+    return json.dumps(result)[:4000], conf
+
+
 async def _call_tool(
-    ctx: StepContext,
-    call: ToolCallOut,
-    step_id: str,
-    domain: DomainCapability,
-    realtime: RealtimeCapability,
-    tools: ToolCapability | None,
+    ctx: StepContext, name: str, arguments_json: str, step_id: str, box: _Toolbox
 ) -> tuple[str, Confidence, Any]:
-    cap = Capability.EXTERNAL_TOOL
-    if call.name == "classify_text":
-        cap = Capability.DOMAIN_CLASSIFY
-    elif call.name == "fetch_page":
-        cap = Capability.REALTIME_FETCH
-    step = PlanStep(step_id, cap, call.name, (), "tool call requested by the LLM")
+    cap = {"classify_text": Capability.DOMAIN_CLASSIFY, "fetch_page": Capability.REALTIME_FETCH}.get(
+        name, Capability.EXTERNAL_TOOL
+    )
+    step = PlanStep(step_id, cap, name, (), "tool call")
     async with StepRun(step, ctx.hooks) as run:
         try:
-            args = json.loads(call.arguments_json or "{}")
-            if call.name == "classify_text":
-                outs, info = await domain.classify(ctx.settings.domain_model, [str(args["text"])])
-                run.calls.append(info)
-                o = outs[0]
-                conf = domain_confidence(
-                    o.probabilities.get(o.label, o.confidence),
-                    out_of_domain=o.out_of_domain,
-                    ood_score=o.ood_score,
-                    ood_threshold=o.ood_threshold,
-                    truncated=o.truncated,
-                    degradations=o.degradations,
-                    settings=ctx.settings.confidence,
-                )
-                text = json.dumps(
-                    {
-                        "label": o.label,
-                        "probability": round(o.probabilities.get(o.label, 0), 4),
-                        "out_of_domain": o.out_of_domain,
-                    }
-                )
-            elif call.name == "fetch_page":
-                page = await realtime.fetch(str(args["url"]), max_length=4000)
-                if page.call:
-                    run.calls.append(page.call)
-                conf = realtime_confidence(
-                    completeness=1.0 if page.text else 0.3,
-                    age_s=page.age_s,
-                    ttl_s=3600.0,
-                    injection_flagged=page.injection_flagged,
-                    injection_score=page.injection_score,
-                    from_snapshot=False,
-                    degradations=(),
-                    settings=ctx.settings.confidence,
-                )
-                text = f"{page.title}\n{page.text}"
-            else:
-                if tools is None:
-                    raise PermissionDeniedError(f"unknown tool {call.name!r}")
-                result, info = await tools.call(ctx.task.tenant, call.name, args)
-                run.calls.append(info)
-                server = call.name.split(".", 1)[0]
-                trust = ctx.settings.external_tools[server].confidence if server in ctx.settings.external_tools else 0.5
-                conf = Confidence(
-                    trust, (Component("external_tool_trust", trust, 1.0, f"configured trust of {server}"),)
-                )
-                text = json.dumps(result)[:4000]
+            args = json.loads(arguments_json or "{}")
+            text, conf = await _builtin(ctx, run, name, args, box)
         except (AgentplaneError, KeyError, ValueError) as exc:
             message = exc.message if isinstance(exc, AgentplaneError) else f"bad arguments: {exc}"
             if isinstance(exc, AgentplaneError):
-                run.calls.append(call_info_of(exc, "tool", call.name))
+                run.calls.append(call_info_of(exc, "tool", name))
             result_step = await run.finish(StepStatus.FAILED, error=message)
             return f"error: {message}", Confidence(0.5, (Component("tool_failed", 0.5, 1.0, message),)), result_step
         result_step = await run.finish(StepStatus.SUCCEEDED, summary=text, confidence=conf)
     return text, conf, result_step
+
+
+def _llm_names(specs: Sequence[ToolSpec]) -> tuple[tuple[ToolSpec, ...], dict[str, str]]:
+    """Tool specs renamed to what function-calling APIs accept (^[a-zA-Z0-9_-]{1,64}$), and the way back."""
+    renamed, back = [], {}
+    for spec in specs:
+        base = re.sub(r"[^a-zA-Z0-9_-]", "_", spec.name)[:60] or "tool"
+        name, n = base, 1
+        while name in back:
+            n += 1
+            name = f"{base}_{n}"
+        back[name] = spec.name
+        renamed.append(ToolSpec(name, spec.description, spec.parameters_schema))
+    return tuple(renamed), back
 
 
 async def run_agent(
@@ -134,7 +150,8 @@ async def run_agent(
     cfg = ctx.settings.agent
     if not cfg.enabled:
         return await run_llm(ctx, step, llm, history)
-    specs = (*BUILTIN_TOOLS, *(tools.tools_for(ctx.task.tenant) if tools else ()))
+    specs, real_names = _llm_names((*BUILTIN_TOOLS, *(tools.tools_for(ctx.task.tenant) if tools else ())))
+    box = _Toolbox(domain, realtime, tools)
     messages = [ChatTurn("system", _AGENT_PROMPT), *history_turns(history, ctx.settings.llm.session_turns)]
     messages.append(ChatTurn("user", ctx.task.text))
     outcome = RouteOutcome("", Confidence(0.0))
@@ -167,8 +184,9 @@ async def run_agent(
                 break
             messages.append(ChatTurn("assistant", out.text, tool_calls=out.tool_calls))
             for n, call in enumerate(out.tool_calls[:4]):
+                name = real_names.get(call.name, call.name)
                 text, conf, result = await _call_tool(
-                    ctx, call, f"{step.step_id}.{turn + 1}.{n + 1}", domain, realtime, tools
+                    ctx, name, call.arguments_json, f"{step.step_id}.{turn + 1}.{n + 1}", box
                 )
                 outcome.steps.append(result)
                 scored.append((result.step_id, conf))
@@ -202,23 +220,6 @@ async def run_external_tool(ctx: StepContext, step: PlanStep, tools: ToolCapabil
     if tools is None:
         raise PermissionDeniedError(f"no external tool servers are configured (asked for {step.target!r})")
     raw = ctx.task.request.metadata.get("arguments")
-    args: dict[str, Any] = json.loads(raw) if raw else {"text": ctx.task.text}
-    call = ToolCallOut("direct", step.target, json.dumps(args))
-    text, conf, result = await _call_tool(ctx, call, step.step_id, _NoDomain(), _NoRealtime(), tools)
+    arguments = raw if raw else json.dumps({"text": ctx.task.text})
+    text, conf, result = await _call_tool(ctx, step.target, arguments, step.step_id, _Toolbox(None, None, tools))
     return RouteOutcome(text, conf, [result], {"tool": step.target})
-
-
-class _NoDomain:
-    async def classify(self, model: str, texts: Sequence[str]) -> Any:
-        raise PermissionDeniedError("not a domain call")
-
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        raise PermissionDeniedError("not a domain call")
-
-
-class _NoRealtime:
-    async def fetch(self, url: str, *, max_length: int) -> Any:
-        raise PermissionDeniedError("not a realtime call")
-
-    async def extract(self, url: str, schema: dict[str, Any]) -> Any:
-        raise PermissionDeniedError("not a realtime call")

@@ -39,11 +39,11 @@ from realtime.server import build_server as build_realtime
 from tests.realtime.site import TestSite
 from tests.support.fake_llm import FakeLLM
 from tests.support.keys import raw_key
+from tests.support.models import models_dir
 from tests.support.ports import free_ports
 from tests.support.settings import test_settings
 
 REPO = Path(__file__).resolve().parents[2]
-REPO_ARTIFACTS = REPO / ".agentplane" / "models"
 EXTERNAL_SERVER = Path(__file__).with_name("external_server.py")
 AGENTPLANE = str(Path(sys.executable).with_name("agentplane"))
 SERVICES = ("controller", "domain_inference", "gateway", "realtime")
@@ -82,20 +82,6 @@ class Platform:
         """An SDK client of `agentplane mcp <service>` over stdio."""
         async with Client(self.stdio_params(service, key)) as client:
             yield client
-
-
-def _artifacts_dir(tmp_root: Path) -> Path:
-    from domain_inference.modelbuild.builder import build_models
-    from domain_inference.modelbuild.config import ModelBuildSettings
-    from domain_inference.modelbuild.manifest import input_hashes, input_key, is_up_to_date
-    from domain_inference.modelbuild.sources import locate_sources
-
-    key = input_key(input_hashes(locate_sources(), ModelBuildSettings().to_dict()))
-    if is_up_to_date(REPO_ARTIFACTS, key) is not None:
-        return REPO_ARTIFACTS
-    out_dir = tmp_root / "models"
-    assert build_models(out_dir).built
-    return out_dir
 
 
 def _controller_settings(data_dir: Path, addresses: dict[str, str]) -> ControllerSettings:
@@ -184,7 +170,7 @@ async def _start_mcp_http(stack: AsyncExitStack, p: Platform) -> None:
 async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
     """Every service and its MCP HTTP endpoint, started once for the package."""
     root = tmp_path_factory.mktemp("mcp-platform")
-    artifacts = _artifacts_dir(root)
+    artifacts = models_dir(root)
     async with AsyncExitStack() as stack:
         site = TestSite()
         await site.start()

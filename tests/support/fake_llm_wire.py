@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -160,12 +161,30 @@ def embedding_vector(text: str) -> list[float]:
     return [x / norm for x in raw]
 
 
+_DIRECTIVE = re.compile(r"\[\[call:([A-Za-z0-9_-]+)\s*(\{.*?\})?\]\]", re.S)
+
+
+def _agentic_call(body: dict[str, Any]) -> dict[str, Any] | None:
+    """Behave like an agent: the user text's `[[call:<tool> {json args}]]` directive, once per conversation."""
+    if any(m.get("role") == "tool" for m in body.get("messages") or ()):
+        return None
+    match = _DIRECTIVE.search(_last_user_text(body))
+    offered = {t["function"]["name"] for t in body.get("tools") or ()}
+    if match is None or match.group(1) not in offered:
+        return None
+    args = match.group(2) or "{}"
+    return {"id": "call_fake_agent", "type": "function", "function": {"name": match.group(1), "arguments": args}}
+
+
 def tool_call(body: dict[str, Any]) -> dict[str, Any] | None:
-    """The tool call to answer with: when tool_choice is "required" or names a tool."""
+    """The tool call to answer with: when tool_choice is "required" or names a tool, or (with
+    tool_choice "auto" or absent) when the user text carries a `[[call:tool {args}]]` directive."""
     tools = body.get("tools") or []
     choice = body.get("tool_choice")
-    if not tools or choice in (None, "auto", "none"):
+    if not tools or choice == "none":
         return None
+    if choice in (None, "auto"):
+        return _agentic_call(body)
     name = choice["function"]["name"] if isinstance(choice, dict) else tools[0]["function"]["name"]
     args = json.dumps({"echo": _last_user_text(body)})
     return {"id": "call_fake_1", "type": "function", "function": {"name": name, "arguments": args}}
