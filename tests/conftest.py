@@ -3,6 +3,51 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.models import models_dir
+from tests.support.platform import Platform, start_platform, stop_platform_process
 
 # Nothing may download models or data at run time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+# --- The whole platform, started by `agentplane up` (end-to-end tests) -----------------
+
+# Thresholds that let the fake LLM's answers (mean token probability ~0.78) through for
+# "general" tasks; other types keep the default 0.85. High-stakes types as in production.
+E2E_POLICY = """
+[controller]
+review_sweep_interval_s = 1
+
+[controller.downstream]
+timeout_s = 5
+max_attempts = 1
+breaker_cool_down_s = 1
+
+[controller.policy.default.task_types.general]
+threshold = 0.7
+[controller.policy.default.task_types.realtime_answer]
+threshold = 0.7
+[controller.policy.default.task_types.payment_approval]
+route = "LLM"
+high_stakes = true
+[controller.policy.default.task_types.short_lived]
+route = "DOMAIN"
+threshold = 1.0
+review_ttl_s = 1
+"""
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """Triton, the four services, a fake LLM and a page site, supervised by `agentplane up`."""
+    scratch = tmp_path_factory.mktemp("platform")
+    running = start_platform(scratch / "data", models_dir(scratch), extra_config=E2E_POLICY)
+    try:
+        yield running
+    finally:
+        code = stop_platform_process(running.process)
+        assert code == 0, f"agentplane up exited with {code}; logs in {running.data_dir / 'logs'}"

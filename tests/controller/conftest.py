@@ -1,4 +1,4 @@
-"""Fixtures for controller tests: a real store on each backend, and the whole platform for end-to-end tests."""
+"""Fixtures for controller tests: a real store on each backend (fresh SQLite file / fresh PostgreSQL schema)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import socket
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,8 +16,6 @@ import pytest
 
 from controller.store import Store, StoreSettings, open_store
 from controller.store.schema import sqlite_sql
-from tests.support.models import models_dir
-from tests.support.platform import Platform, start_platform, stop_platform_process
 
 POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -96,42 +94,3 @@ def raw_sql(store_host: StoreHost) -> RawSql:
             await conn.close()
 
     return run_sqlite if settings.backend == "sqlite" else run_postgres
-
-
-# --- The whole platform, started by `agentplane up` (end-to-end tests) -----------------
-
-# Thresholds that let the fake LLM's answers (mean token probability ~0.78) through for
-# "general" tasks; other types keep the default 0.85. High-stakes types as in production.
-E2E_POLICY = """
-[controller]
-review_sweep_interval_s = 1
-
-[controller.downstream]
-timeout_s = 5
-max_attempts = 1
-breaker_cool_down_s = 1
-
-[controller.policy.default.task_types.general]
-threshold = 0.7
-[controller.policy.default.task_types.realtime_answer]
-threshold = 0.7
-[controller.policy.default.task_types.payment_approval]
-route = "LLM"
-high_stakes = true
-[controller.policy.default.task_types.short_lived]
-route = "DOMAIN"
-threshold = 1.0
-review_ttl_s = 1
-"""
-
-
-@pytest.fixture(scope="session")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    """Triton, the four services, a fake LLM and a page site, supervised by `agentplane up`."""
-    scratch = tmp_path_factory.mktemp("platform")
-    running = start_platform(scratch / "data", models_dir(scratch), extra_config=E2E_POLICY)
-    try:
-        yield running
-    finally:
-        code = stop_platform_process(running.process)
-        assert code == 0, f"agentplane up exited with {code}; logs in {running.data_dir / 'logs'}"

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.controller.conftest import E2E_POLICY, POSTGRES_DSN
+from tests.conftest import E2E_POLICY
+from tests.controller.conftest import POSTGRES_DSN
 from tests.controller.test_e2e import ARTICLE, MOVIE_REVIEW, C, controller, submit
 from tests.support.models import models_dir
 from tests.support.platform import Platform, start_platform, stop_platform_process

@@ -199,7 +199,7 @@ async def test_disallowed_content_type_is_refused_before_the_body(runtime_factor
 async def test_client_errors_are_returned_not_raised(runtime_factory, site: TestSite) -> None:
     rt = await runtime_factory()
     got = await rt.retriever.retrieve(site.url("/missing"))
-    assert got.outcome.status == 404 and rt.retriever.view(got).title == "Not here"
+    assert got.outcome.status == 404 and rt.retriever.title(got) == "Not here"
 
 
 async def test_unreachable_upstream_is_unavailable(runtime_factory, site: TestSite) -> None:

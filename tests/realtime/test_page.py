@@ -15,8 +15,7 @@ def page(name: str, url: str = "http://shop.test/products/anvil") -> Page:
 
 
 def test_markdown_of_a_product_page_uses_the_main_content() -> None:
-    p = page("product.html")
-    view = p.view()
+    view = page("product.html")
     assert view.title == "Acme Anvil 3000 \u2013 Acme Store"
     md = view.markdown
     assert md.startswith("# Acme Anvil 3000")
@@ -31,12 +30,12 @@ def test_markdown_of_a_product_page_uses_the_main_content() -> None:
 
 
 def test_tables_lists_code_and_quotes() -> None:
-    md = page("listing.html").view().markdown
+    md = page("listing.html").markdown
     assert "| Route | Price | Date |  |\n| --- | --- | --- | --- |" in md
     assert "| LIS → BER | $129.99 | 12/05/2024 | [Book](http://shop.test/deal/1) |" in md
     assert "3. Prices include taxes\n4. Subject to *availability*" in md
     assert '```json\n{"updated": "2024-03-01"}\n```' in md
-    policy = page("policy.html").view()
+    policy = page("policy.html")
     assert "> Refunds are issued to the original payment method." in policy.markdown
     assert "- Perishable goods\n\n  - Flowers\n  - Food\n- Gift cards" in policy.markdown
     assert "Shop" not in policy.markdown  # outside role=main
@@ -59,7 +58,7 @@ def test_base_href_is_honoured() -> None:
 
 def test_plain_text_documents_pass_through() -> None:
     p = Page(b'{"price": 12}', "application/json", None, "http://api.test/p", InjectionScanner())
-    assert p.view().text == '{"price": 12}' and p.view().markdown == '{"price": 12}' and p.title == ""
+    assert p.text == '{"price": 12}' and p.markdown == '{"price": 12}' and p.title == ""
 
 
 def test_windowing_like_the_reference_fetch_server() -> None:
