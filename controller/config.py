@@ -180,6 +180,8 @@ class ControllerSettings(ServiceSettings):
     """Tasks executing at once; more wait in the queue."""
     max_queued_tasks: int = Field(20_000, gt=0)
     """Accepted tasks waiting to run; beyond this SubmitTask is refused (RESOURCE_EXHAUSTED)."""
+    deadline_aware_admission: bool = True
+    """Refuse a task at once when its expected queue wait exceeds the caller's deadline."""
     task_timeout_s: float = Field(120.0, gt=0)
     """A task still running after this fails explicitly."""
     max_task_attempts: int = Field(3, ge=1)

@@ -198,7 +198,7 @@ class Intake:
                 "clarifies": clarifies,
             },
         )
-        self._runner.reserve()
+        self._runner.reserve(request_context.remaining_s())
         try:
             stored, created = await self._recorder.create(
                 task, stored_text=stored_text, message="task received", audit=[audit]

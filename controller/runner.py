@@ -19,6 +19,7 @@ from datetime import timedelta
 from agentplane import request_context
 from agentplane.errors import AgentplaneError, ResourceExhaustedError
 from agentplane.request_context import Principal, RequestContext
+from controller.admission import ThroughputMeter
 from controller.capabilities import CallInfo
 from controller.config import ControllerSettings
 from controller.escalation import Decision, Outcome, decide
@@ -65,17 +66,23 @@ class TaskRunner:
         self._workers: list[asyncio.Task[None]] = []
         self._running: dict[str, asyncio.Task[None]] = {}
         self._reserved = 0
+        self._meter = ThroughputMeter()
 
     @property
     def backlog(self) -> int:
         """Tasks accepted and not yet finished running (queued + running + reserved)."""
         return self._queue.qsize() + len(self._running) + self._reserved
 
-    def reserve(self) -> None:
+    def reserve(self, wait_budget_s: float | None = None) -> None:
         """Claim queue room for one task about to be persisted.
 
+        Args:
+            wait_budget_s: How long the caller can wait for the outcome (what is left of
+                its deadline); None = no deadline.
+
         Raises:
-            ResourceExhaustedError: The queue is full (shed at once, nothing persisted).
+            ResourceExhaustedError: The queue is full, or the task would wait longer than
+                `wait_budget_s` (shed at once, nothing persisted).
         """
         limit = self._settings.max_queued_tasks + self._settings.max_running_tasks
         if self.backlog >= limit:
@@ -85,6 +92,18 @@ class TaskRunner:
                 metadata={"subject": "controller:queue", "limit": str(limit)},
                 retry_after_s=1.0,
             )
+        ahead = self.backlog - self._settings.max_running_tasks + 1
+        rate = self._meter.rate()
+        if self._settings.deadline_aware_admission and wait_budget_s is not None and ahead > 0 and rate:
+            expected_s = ahead / rate
+            if expected_s > wait_budget_s:
+                raise ResourceExhaustedError(
+                    f"{ahead} tasks are queued ahead (about {expected_s:.1f}s at {rate:.0f} tasks/s); "
+                    f"the call's deadline leaves {max(wait_budget_s, 0):.1f}s: retry later or with a longer deadline",
+                    reason="WOULD_MISS_DEADLINE",
+                    metadata={"subject": "controller:queue", "queued": str(ahead)},
+                    retry_after_s=round(expected_s - max(wait_budget_s, 0), 3),
+                )
         self._reserved += 1
 
     def enqueue(self, task: Task, *, reserved: bool = True) -> None:
@@ -156,6 +175,7 @@ class TaskRunner:
             finally:
                 self._running.pop(task.task_id, None)
                 self._recorder.forget(task.task_id)
+                self._meter.record()
 
     async def _run_guarded(self, task: Task) -> None:
         ctx = RequestContext(
