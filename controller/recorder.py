@@ -34,6 +34,8 @@ class TaskRecorder:
         self._sequences: dict[str, int] = {}
         # Text as the retention policy stores it, when it differs from the working copy.
         self._stored_text: dict[str, str] = {}
+        # Announced events and audit drafts not yet persisted (they ride on the next write).
+        self._pending: dict[str, tuple[list[TaskEvent], list[AuditDraft]]] = {}
 
     async def _next_sequence(self, task: Task) -> int:
         seq = self._sequences.get(task.task_id)
@@ -47,6 +49,27 @@ class TaskRecorder:
         """Drop what is cached about a task that stopped running here."""
         self._sequences.pop(task_id, None)
         self._stored_text.pop(task_id, None)
+        self._pending.pop(task_id, None)
+
+    async def announce(
+        self,
+        task: Task,
+        *,
+        event: EventType,
+        message: str = "",
+        payload: dict[str, Any] | None = None,
+        audit: Sequence[AuditDraft] = (),
+    ) -> None:
+        """Publish an event to live subscribers now; persist it (and `audit`) with the task's next write.
+
+        Used for intermediate events (plan, step started, confidence) so a task costs a few
+        store writes instead of one per event; the task's state is unchanged by them.
+        """
+        e = TaskEvent(task.task_id, await self._next_sequence(task), event, utcnow(), message, payload or {})
+        events, drafts = self._pending.setdefault(task.task_id, ([], []))
+        events.append(e)
+        drafts.extend(audit)
+        self.bus.publish(e)
 
     def draft(self, task: Task, action: str, actor: str, details: dict[str, Any]) -> AuditDraft:
         """An audit draft about `task`."""
@@ -94,6 +117,7 @@ class TaskRecorder:
             task = replace(task, text=stored_text)
             if review is not None:
                 review = replace(review, task_text=stored_text)
+        pending_events, pending_audit = self._pending.pop(task.task_id, ([], []))
         events: list[TaskEvent] = []
         if event is not None:
             events.append(
@@ -103,13 +127,13 @@ class TaskRecorder:
             await self.store.save_task(
                 task,
                 expect_state=expect_state,
-                events=events,
-                audit=audit,
+                events=[*pending_events, *events],
+                audit=[*pending_audit, *audit],
                 review=review,
                 expect_review_state=expect_review_state,
             )
         except BaseException:
-            if events:  # the sequence was not used; re-read it next time
+            if events or pending_events:  # the sequences were not used; re-read them next time
                 self._sequences.pop(task.task_id, None)
             raise
         for e in events:

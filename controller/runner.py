@@ -92,11 +92,12 @@ class TaskRunner:
                 metadata={"subject": "controller:queue", "limit": str(limit)},
                 retry_after_s=1.0,
             )
-        ahead = self.backlog - self._settings.max_running_tasks + 1
+        ahead = self.backlog
         rate = self._meter.rate()
-        if self._settings.deadline_aware_admission and wait_budget_s is not None and ahead > 0 and rate:
-            expected_s = ahead / rate
-            if expected_s > wait_budget_s:
+        # Below a few dozen tasks the rate measures demand, not capacity: never refuse on it there.
+        if self._settings.deadline_aware_admission and wait_budget_s is not None and ahead >= 32 and rate:
+            expected_s = (ahead + 1) / rate
+            if expected_s > 0.8 * wait_budget_s:
                 raise ResourceExhaustedError(
                     f"{ahead} tasks are queued ahead (about {expected_s:.1f}s at {rate:.0f} tasks/s); "
                     f"the call's deadline leaves {max(wait_budget_s, 0):.1f}s: retry later or with a longer deadline",
@@ -219,13 +220,12 @@ class TaskRunner:
         )
         plan = await self._router.plan(facts, policy)
         running = running.evolve(plan=plan)
-        await rec.record(
+        await rec.announce(
             running,
             event=EventType.ANALYSED,
             message=plan.rationale,
             payload={"plan": plan.to_dict()},
             audit=[rec.draft(running, "task.analysed", ACTOR, plan.to_dict())],
-            expect_state=TaskState.RUNNING,
         )
         history = await rec.store.session_tasks(task.tenant, task.session_id, 20) if task.session_id else []
         history = [t for t in history if t.task_id != task.task_id]
@@ -236,12 +236,11 @@ class TaskRunner:
         rec = self._recorder
 
         async def started(step: PlanStep) -> None:
-            await rec.record(
+            await rec.announce(
                 task,
                 event=EventType.STEP_STARTED,
                 message=f"{step.step_id} {step.capability.value} {step.target}",
                 payload={"step": step.to_dict()},
-                expect_state=TaskState.RUNNING,
             )
 
         async def done(result: StepResult, calls: list[CallInfo]) -> None:
@@ -297,7 +296,7 @@ class TaskRunner:
             usage=outcome.usage,
         )
         scored = task.evolve(result=result, confidence_threshold=decision.threshold)
-        await rec.record(
+        await rec.announce(
             scored,
             event=EventType.CONFIDENCE,
             message=outcome.confidence.rationale,
@@ -307,7 +306,6 @@ class TaskRunner:
                     scored, "task.confidence", ACTOR, {**outcome.confidence.to_dict(), "threshold": decision.threshold}
                 )
             ],
-            expect_state=TaskState.RUNNING,
         )
         await self._apply(scored, decision, policy.review_ttl_s)
 

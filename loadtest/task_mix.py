@@ -12,17 +12,39 @@ from dataclasses import dataclass
 
 __all__ = ["DOMAIN_TEXTS", "LLM_TEXTS", "TaskMix", "TaskSample"]
 
+# Article-length texts (60-90 tokens): the domain model answers text this long without
+# escalating when it is sure; one-line snippets mostly go to review (see README, "Confidence").
 DOMAIN_TEXTS = (
-    "Shares in the retailer jumped 9% after it reported record half-year profits and raised its dividend.",
-    "The central bank left interest rates unchanged but signalled that inflation would fall next year.",
-    "The chancellor faces pressure from backbench MPs over the planned cuts to welfare spending.",
-    "The opposition leader promised a referendum on the treaty if his party wins the general election.",
-    "The striker scored a late winner as the champions came from behind to beat their rivals 2-1.",
-    "The tennis star withdrew from the tournament with a wrist injury a day before her opening match.",
-    "The studio's new animated film took $120m at the box office in its opening weekend.",
-    "The band announced a world tour after their album topped the charts in a dozen countries.",
-    "The chip maker unveiled a processor that it says doubles battery life in laptops.",
-    "Regulators fined the social network over its handling of users' personal data.",
+    "Shares in the retailer jumped 9% after it reported record half-year profits and raised its dividend. "
+    "The chief executive said sales had grown faster than analysts expected and that forty new stores "
+    "would open next year, while investors welcomed a plan to return cash through a share buyback.",
+    "The central bank left interest rates unchanged on Thursday but signalled that inflation would fall "
+    "next year. Economists said borrowing costs could start to come down in the spring if wage growth "
+    "slows, and the pound fell against the dollar after the announcement.",
+    "The chancellor faces pressure from backbench MPs over planned cuts to welfare spending. Opposition "
+    "leaders accused the government of breaking an election promise, and a vote in the Commons next week "
+    "is expected to be close as several ministers have voiced doubts in private.",
+    "The opposition leader promised a referendum on the treaty if his party wins the general election. "
+    "Speaking at the party conference, he said voters deserved a say and attacked the prime minister's "
+    "record on immigration, health and the economy ahead of polling day.",
+    "The striker scored a late winner as the champions came from behind to beat their rivals 2-1 on "
+    "Saturday. The manager praised his side's spirit after a difficult first half, and the victory moves "
+    "them three points clear at the top of the league with five games left.",
+    "The tennis star withdrew from the tournament with a wrist injury a day before her opening match. "
+    "She said she hoped to be fit for the grass-court season, and the organisers confirmed that a "
+    "qualifier would take her place in the draw for the first round.",
+    "The studio's new animated film took $120m at the box office in its opening weekend, the best start "
+    "for an animated release this year. Critics praised the voice cast and the score, and the film is "
+    "already tipped for awards when the nominations are announced in January.",
+    "The band announced a world tour after their album topped the charts in a dozen countries. The "
+    "singer said the new songs were the most personal they had written, and tickets for the London "
+    "shows sold out within minutes of going on sale on Friday morning.",
+    "The chip maker unveiled a processor that it says doubles battery life in laptops. The company "
+    "expects the first computers using the chip to reach shops before Christmas, and analysts said the "
+    "design could put pressure on rivals that have struggled with power consumption.",
+    "Regulators fined the social network over its handling of users' personal data. The watchdog said "
+    "the firm had failed to protect information about millions of people, and ordered changes to how it "
+    "seeks consent before sharing data with advertisers and software developers.",
 )
 LLM_TEXTS = (
     "Explain in two sentences what a fixed-rate mortgage is.",
