@@ -33,14 +33,18 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from agentplane.resilience import BreakerSettings, RetryBudget, RetryPolicy
+
 __all__ = [
     "ApiKeySettings",
     "AuthSettings",
+    "CircuitBreakerSettings",
     "ClientSettings",
     "EndpointSettings",
     "FrozenModel",
     "LimitSettings",
     "LogSettings",
+    "RetrySettings",
     "ServerSettings",
     "ServiceSettings",
     "SettingsError",
@@ -85,6 +89,55 @@ class ServerSettings(FrozenModel):
     """Idle connections are closed after this."""
     reflection: bool = True
     """Offer gRPC server reflection (grpcurl, Postman)."""
+
+
+class RetrySettings(FrozenModel):
+    """Retries of failed downstream calls (exponential backoff, full jitter, retry budget)."""
+
+    max_attempts: int = Field(3, ge=1, le=10)
+    """Attempts in all, the first included."""
+    base_delay_s: float = Field(0.1, ge=0)
+    """Upper bound of the first backoff (full jitter)."""
+    max_delay_s: float = Field(2.0, ge=0)
+    """Cap on one backoff."""
+    max_retry_after_s: float = Field(10.0, ge=0)
+    """A Retry-After longer than this is not waited for: the error (or a fallback) comes at once."""
+    budget_ratio: float = Field(0.2, ge=0)
+    """Retries allowed per request across the process (retry budget)."""
+    budget_min_per_s: float = Field(10.0, ge=0)
+    """Retries per second always allowed."""
+
+    def policy(self) -> RetryPolicy:
+        """The RetryPolicy these settings describe."""
+        return RetryPolicy(
+            max_attempts=self.max_attempts,
+            base_delay_s=self.base_delay_s,
+            max_delay_s=self.max_delay_s,
+            max_retry_after_s=self.max_retry_after_s,
+        )
+
+    def budget(self) -> RetryBudget:
+        """A new RetryBudget with these settings (one per process and downstream)."""
+        return RetryBudget(self.budget_ratio, self.budget_min_per_s)
+
+
+class CircuitBreakerSettings(FrozenModel):
+    """A circuit breaker per downstream (or per deployment)."""
+
+    failure_threshold: int = Field(5, ge=1)
+    """Consecutive failures that open it."""
+    cool_down_s: float = Field(10.0, gt=0)
+    """Time open before a half-open probe is let through."""
+    half_open_max_calls: int = Field(1, ge=1)
+    """Probes at once while half-open."""
+    success_threshold: int = Field(1, ge=1)
+    """Successful probes that close it."""
+
+    def breaker_settings(self) -> BreakerSettings:
+        """The resilience layer's BreakerSettings."""
+        return BreakerSettings(
+            self.failure_threshold, self.cool_down_s, self.half_open_max_calls, self.success_threshold
+        )
 
 
 class ApiKeySettings(FrozenModel):

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from agentplane.settings import FrozenModel, LimitSettings, ServiceSettings, TenantLimitSettings
+from agentplane.settings import (
+    CircuitBreakerSettings,
+    FrozenModel,
+    LimitSettings,
+    RetrySettings,
+    ServiceSettings,
+    TenantLimitSettings,
+)
 from controller.store.settings import StoreSettings
 
 __all__ = [
@@ -126,9 +133,10 @@ class DownstreamSettings(FrozenModel):
 
     timeout_s: float = Field(20.0, gt=0)
     """Per call, within the task's own deadline."""
-    max_attempts: int = Field(2, ge=1)
-    breaker_failures: int = Field(5, ge=1)
-    breaker_cool_down_s: float = Field(5.0, gt=0)
+    retry: RetrySettings = RetrySettings(max_attempts=2, base_delay_s=0.05, max_delay_s=1.0, budget_min_per_s=5.0)
+    """Retries of UNAVAILABLE / RESOURCE_EXHAUSTED / DEADLINE_EXCEEDED answers."""
+    breaker: CircuitBreakerSettings = CircuitBreakerSettings(cool_down_s=5.0)
+    """One breaker per downstream service."""
 
 
 class ExternalToolServerSettings(FrozenModel):

@@ -29,12 +29,11 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from agentplane.settings import FrozenModel, ServiceSettings
+from agentplane.settings import CircuitBreakerSettings, FrozenModel, RetrySettings, ServiceSettings
 
 __all__ = [
     "EMBEDDED_MODEL_ALIAS",
     "AliasSettings",
-    "BreakerBlockSettings",
     "BudgetSettings",
     "CacheSettings",
     "DeploymentSettings",
@@ -44,7 +43,6 @@ __all__ = [
     "PiiSettings",
     "ProviderPoolSettings",
     "RequestLimitSettings",
-    "RetrySettings",
     "TenantBudgetSettings",
     "UsageSettings",
 ]
@@ -127,36 +125,6 @@ def _embedded_catalogue() -> dict[str, AliasSettings]:
             deployments=(local.model_copy(update={"name": "local-smollm2-embed"}),), embeddings=True
         ),
     }
-
-
-class RetrySettings(FrozenModel):
-    """Retries of failed upstream attempts (429, 5xx, timeouts, connection errors)."""
-
-    max_attempts: int = Field(3, ge=1, le=10)
-    """Upstream attempts per alias, failovers between its deployments included."""
-    base_delay_s: float = Field(0.1, ge=0)
-    """Upper bound of the first backoff (full jitter)."""
-    max_delay_s: float = Field(2.0, ge=0)
-    """Cap on one backoff."""
-    max_retry_after_s: float = Field(10.0, ge=0)
-    """A Retry-After longer than this is not waited for: the router falls back instead."""
-    budget_ratio: float = Field(0.2, ge=0)
-    """Retries allowed per request across the process (retry budget)."""
-    budget_min_per_s: float = Field(10.0, ge=0)
-    """Retries per second always allowed."""
-
-
-class BreakerBlockSettings(FrozenModel):
-    """Per-deployment circuit breaker."""
-
-    failure_threshold: int = Field(5, ge=1)
-    """Consecutive failed attempts that open it."""
-    cool_down_s: float = Field(10.0, gt=0)
-    """Time open before a half-open probe is let through."""
-    half_open_max_calls: int = Field(1, ge=1)
-    """Probes at once while half-open."""
-    success_threshold: int = Field(1, ge=1)
-    """Successful probes that close it."""
 
 
 class CacheSettings(FrozenModel):
@@ -282,7 +250,7 @@ class GatewaySettings(ServiceSettings):
     models: dict[str, AliasSettings] = Field(default_factory=_embedded_catalogue)
     """The model catalogue: alias -> deployments (default: the embedded SmolLM2)."""
     retry: RetrySettings = RetrySettings()
-    breaker: BreakerBlockSettings = BreakerBlockSettings()
+    breaker: CircuitBreakerSettings = CircuitBreakerSettings()
     cache: CacheSettings = CacheSettings()
     budgets: BudgetSettings = BudgetSettings()
     usage: UsageSettings = UsageSettings()

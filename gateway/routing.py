@@ -32,9 +32,9 @@ from agentplane.errors import (
     ResourceExhaustedError,
     UnavailableError,
 )
-from agentplane.resilience import BreakerRegistry, BreakerState, RetryBudget, RetryPolicy
+from agentplane.resilience import BreakerRegistry, BreakerState
+from agentplane.settings import RetrySettings
 from gateway.catalogue import Deployment, Hop, RoutePlan
-from gateway.config import RetrySettings
 from gateway.models import Attempt, ChatRequest, Completion, Embeddings, StreamDelta, StreamEnd
 from gateway.pii import Redaction
 from gateway.upstream import ChatProvider, FailureKind, UpstreamError
@@ -94,13 +94,8 @@ class Router:
     ) -> None:
         self._providers = dict(providers)
         self.breakers = breakers
-        self._policy = RetryPolicy(
-            max_attempts=retry.max_attempts,
-            base_delay_s=retry.base_delay_s,
-            max_delay_s=retry.max_delay_s,
-            max_retry_after_s=retry.max_retry_after_s,
-        )
-        self._budget = RetryBudget(retry.budget_ratio, retry.budget_min_per_s)
+        self._policy = retry.policy()
+        self._budget = retry.budget()
         self._rng = rng or random.Random()
 
     def provider(self, dep: Deployment) -> ChatProvider:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from agentplane.log import configure_logging
-from agentplane.resilience import BreakerRegistry, BreakerSettings
+from agentplane.resilience import BreakerRegistry
 from agentplane.rpc import GrpcServer, ServiceBinding, run_until_signal
 from agentplane.settings import load_settings
 from agentplane.v1 import gateway_pb2_grpc
@@ -74,11 +74,7 @@ def build_core(
         "azure_openai": openai,
         "anthropic": AnthropicProvider(settings.providers),
     }
-    b = settings.breaker
-    breakers = BreakerRegistry(
-        BreakerSettings(b.failure_threshold, b.cool_down_s, b.half_open_max_calls, b.success_threshold),
-        clock or time.monotonic,
-    )
+    breakers = BreakerRegistry(settings.breaker.breaker_settings(), clock or time.monotonic)
     router = Router(providers, breakers, settings.retry)
     ledger = UsageLedger(_usage_store(settings), settings.usage.flush_interval_s)
     return GatewayCore(settings, catalogue, router, providers, _cache(settings), ledger)

@@ -24,8 +24,10 @@ review_sweep_interval_s = 1
 
 [controller.downstream]
 timeout_s = 5
+[controller.downstream.retry]
 max_attempts = 1
-breaker_cool_down_s = 1
+[controller.downstream.breaker]
+cool_down_s = 1
 
 [controller.policy.default.task_types.general]
 threshold = 0.7

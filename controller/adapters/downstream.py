@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from agentplane.errors import AgentplaneError, Code
-from agentplane.resilience import BreakerSettings, CircuitBreaker, RetryBudget, RetryPolicy, retry_call
+from agentplane.resilience import CircuitBreaker, retry_call
 from agentplane.rpc import ServiceChannel
 from agentplane.settings import ClientSettings
 from controller.capabilities import CallInfo
@@ -42,11 +42,9 @@ class Downstream:
     ) -> None:
         self.name = name
         self.channel = ServiceChannel(addresses, client)
-        self.breaker = CircuitBreaker(
-            name, BreakerSettings(failure_threshold=settings.breaker_failures, cool_down_s=settings.breaker_cool_down_s)
-        )
-        self._policy = RetryPolicy(max_attempts=settings.max_attempts, base_delay_s=0.05, max_delay_s=1.0)
-        self._budget = RetryBudget(ratio=0.2, min_per_s=5.0)
+        self.breaker = CircuitBreaker(name, settings.breaker.breaker_settings())
+        self._policy = settings.retry.policy()
+        self._budget = settings.retry.budget()
         self._timeout_s = settings.timeout_s
 
     async def call(self, method: str, attempt: Callable[[float], Awaitable[T]]) -> tuple[T, CallInfo]:
