@@ -9,7 +9,7 @@ import pytest
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2 as mc
 
-from domain_inference.config import RepositorySettings
+from domain_inference.config import EncoderStepSettings, RepositorySettings
 from domain_inference.triton.repository import (
     ENCODER,
     HEAD,
@@ -41,7 +41,7 @@ def _check_ensemble(config: mc.ModelConfig, configs: dict[str, mc.ModelConfig]) 
 
 def test_python_target(artifacts, tmp_path: Path) -> None:
     settings = RepositorySettings(
-        encoder=StepSettings(preferred_batch_sizes=(8, 32), max_queue_delay_us=1500, threads=2)
+        encoder=EncoderStepSettings(preferred_batch_sizes=(8, 32), max_queue_delay_us=1500, threads=2)
     )
     written = write_repository(artifacts, tmp_path / "repo", settings)
     assert set(written) == MODELS

@@ -1,0 +1,146 @@
+"""`agentplane models build|list` and `agentplane classify "text"`.
+
+Layer: CLI (registered through the `agentplane.cli` entry point). `models build` runs the
+model builder (imported only inside the command: it pulls in torch); `models list` reads the
+built artifacts without any server; `classify` calls the running DomainInference service
+with the embedded default's credentials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from agentplane.platform import load_credentials
+from agentplane.rpc import ServiceChannel, unary
+from agentplane.settings import load_settings
+from agentplane.v1 import inference_pb2, inference_pb2_grpc
+from domain_inference.artifacts import ArtifactsError, load_artifacts
+from domain_inference.config import DomainInferenceSettings
+from domain_inference.models import ModelCatalog
+
+__all__ = ["register", "run_build", "run_classify", "run_list"]
+
+SECTION = "domain_inference"
+
+
+def register(sub: Any) -> None:
+    """Add `models build`, `models list` and `classify`."""
+    models: argparse.ArgumentParser = sub.add_parser("models", help="build or list the reference domain models")
+    actions = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    build = actions.add_parser("build", help="build text-encoder and news-topic into <data_dir>/models")
+    build.add_argument("--force", action="store_true", help="rebuild even when the artifacts are up to date")
+    build.add_argument("--out", type=Path, help="artifacts directory (default <data_dir>/models)")
+    build.set_defaults(func=run_build)
+    listing = actions.add_parser("list", help="list the built models with their headline figures")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(func=run_list)
+    classify = sub.add_parser("classify", help="classify texts with the running domain_inference service")
+    classify.add_argument("texts", nargs="+", help="texts to classify")
+    classify.add_argument("--model", default="", help="model name (default news-topic)")
+    classify.add_argument("--address", help="service host:port (default: endpoints.domain_inference)")
+    classify.add_argument("--key", default="acme-user", help="name of the embedded default's key to use")
+    classify.add_argument("--timeout", type=float, default=30.0, help="deadline in seconds")
+    classify.add_argument("--json", action="store_true", help="print JSON")
+    classify.set_defaults(func=run_classify)
+
+
+def _settings() -> DomainInferenceSettings:
+    return load_settings(DomainInferenceSettings, SECTION)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    """Build the artifacts (a no-op when up to date unless --force); print the summary JSON."""
+    out = args.out or _settings().resolved_models_dir
+    try:
+        from domain_inference.modelbuild import build_models
+    except ImportError as exc:
+        print(
+            f"agentplane: the model builder needs the build extras (pip install -e '.[models]'): {exc}", file=sys.stderr
+        )
+        return 1
+    try:
+        result = build_models(out, force=args.force)
+    except (ImportError, RuntimeError, ValueError, OSError) as exc:
+        print(f"agentplane: model build failed: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result.to_dict(), indent=2))
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """Print the built models (name, kind, version, labels, max tokens, headline metrics)."""
+    settings = _settings()
+    try:
+        catalog = ModelCatalog.from_artifacts(load_artifacts(settings.resolved_models_dir))
+    except ArtifactsError as exc:
+        print(f"agentplane: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        rows = [
+            {
+                "name": m.name,
+                "kind": m.kind.value,
+                "version": m.version,
+                "labels": list(m.labels),
+                "max_tokens": m.max_tokens,
+                "embedding_dimensions": m.embedding_dimensions,
+                "metrics": dict(m.card.metrics) if m.card else {},
+            }
+            for m in catalog.models
+        ]
+        print(json.dumps(rows, indent=2))
+        return 0
+    for m in catalog.models:
+        labels = ", ".join(m.labels) or "-"
+        print(f"{m.name:<14} {m.kind.value:<10} v{m.version:<16} max_tokens={m.max_tokens} labels: {labels}")
+        for name, value in (m.card.metrics if m.card else ())[:6]:
+            print(f"    {name} = {value:.4g}")
+    return 0
+
+
+async def run_classify(args: argparse.Namespace) -> int:
+    """Classify the texts; print one line (or JSON object) per text."""
+    settings = _settings()
+    address = args.address or settings.endpoints.domain_inference[0]
+    try:
+        key = load_credentials(settings.data_dir).key_for(args.key)
+    except (FileNotFoundError, KeyError) as exc:
+        print(
+            f"agentplane: no key {args.key!r} in {settings.data_dir}/credentials.toml ({exc}); run `agentplane up`",
+            file=sys.stderr,
+        )
+        return 1
+    async with ServiceChannel([address], settings.client, api_key=key) as channel:
+        stub = inference_pb2_grpc.DomainInferenceStub(channel.channel)
+        request = inference_pb2.ClassifyRequest(model=args.model, texts=args.texts)
+        response = await unary(stub.Classify, request, timeout_s=args.timeout)
+    path = inference_pb2.InferencePath.Name(response.path)
+    if args.json:
+        out = [
+            {
+                "text": text,
+                "label": r.label,
+                "confidence": round(r.confidence, 4),
+                "out_of_domain": r.out_of_domain,
+                "ood_score": round(r.ood_score, 4),
+                "probabilities": {p.label: round(p.probability, 4) for p in r.probabilities},
+                "truncated": r.truncated,
+                "token_count": r.token_count,
+                "model": f"{r.model}@{r.model_version}",
+                "path": path,
+            }
+            for text, r in zip(args.texts, response.results, strict=True)
+        ]
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+    else:
+        for text, r in zip(args.texts, response.results, strict=True):
+            flag = " OUT-OF-DOMAIN" if r.out_of_domain else ""
+            shown = text if len(text) <= 60 else text[:57] + "..."
+            print(f"{r.label:<14} confidence={r.confidence:.3f}{flag}  [{shown}]")
+    for d in response.degradations:
+        print(f"degraded: {d.component}: {d.reason}", file=sys.stderr)
+    return 0
