@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -225,3 +228,53 @@ async def test_other_requests_to_a_throttled_host_fail_fast(runtime_factory, sit
         await rt.retriever.retrieve(site.url("/page/product.html"), timeout_s=5)
     assert caught.value.reason == "HOST_BACKING_OFF" and caught.value.retry_after_s == pytest.approx(3600)
     assert site.hits("/page/product.html") == 0
+
+
+async def test_views_are_memoised_on_the_cache_entry_as_they_are_asked_for(runtime_factory, site: TestSite) -> None:
+    rt = await runtime_factory()
+    retriever = rt.retriever
+    first = await retriever.retrieve(site.url("/page/listing.html"))
+    await retriever.prepare(first, "title", "markdown")
+    assert first.page.parsed
+    markdown = retriever.markdown(first)
+    entry = first.outcome.entry
+    assert entry is not None and set(entry.rendered) == {"markdown"}
+    again = await retriever.retrieve(site.url("/page/listing.html"))
+    assert again.outcome.from_cache and again.outcome.entry is entry
+    await retriever.prepare(again, "markdown")
+    assert not again.page.parsed  # everything asked for is memoised: nothing is parsed
+    assert retriever.markdown(again) is markdown
+    assert retriever.text(again).startswith("Today's flight deals") and again.page.parsed  # computed on demand
+    assert {"markdown", "text"} <= set(entry.rendered)
+    links = retriever.links(again, 5)
+    assert len(links) == 3 and retriever.links(again, 5) is links and len(retriever.links(again, 2)) == 2
+    assert site.hits("/page/listing.html") == 1
+
+
+class CountingPool(ThreadPoolExecutor):
+    """A real thread pool that counts what it is given."""
+
+    def __init__(self) -> None:
+        super().__init__(1)
+        self.submitted = 0
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.submitted += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+@pytest.mark.parametrize(("inline_max", "on_threads"), [(100, 1), (10_000_000, 0)])
+async def test_large_pages_are_parsed_on_the_parse_threads_small_ones_inline(
+    runtime_factory, site: TestSite, inline_max: int, on_threads: int
+) -> None:
+    rt = await runtime_factory(content={"inline_parse_max_bytes": inline_max})
+    pool = CountingPool()
+    rt.retriever.executor = pool
+    try:
+        got = await rt.retriever.retrieve(site.url("/page/product.html"))
+        assert got.page.size_bytes > 100 and not got.page.parsed
+        await rt.retriever.prepare(got)
+        assert got.page.parsed and pool.submitted == on_threads
+        assert rt.retriever.title(got).startswith("Acme Anvil 3000")
+    finally:
+        pool.shutdown()

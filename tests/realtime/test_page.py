@@ -69,3 +69,27 @@ def test_windowing_like_the_reference_fetch_server() -> None:
     assert (last.content, last.next_index, last.truncated) == ("ij", 0, False)
     past = window(doc, 50, 4)
     assert past.content == "" and past.start_index == 10 and past.next_index == 0
+
+
+def test_each_view_is_computed_only_when_asked_for() -> None:
+    md_page = page("product.html")
+    assert md_page.markdown.startswith("# Acme Anvil 3000") and "text" not in md_page.__dict__
+    text_page = page("product.html")
+    assert text_page.text.startswith("Acme Anvil 3000") and "markdown" not in text_page.__dict__
+    scanned = page("product.html")
+    assert not scanned.body_injection.flagged
+    assert not {"markdown", "text", "source"} & scanned.__dict__.keys()  # scanned in the raw bytes, nothing decoded
+    assert scanned.charset == "utf-8"
+    assert not md_page.injection.flagged and "text" not in md_page.__dict__  # reuses the markdown walk
+
+
+def test_whitespace_runs_collapse_and_line_breaks_survive() -> None:
+    html = "<p>one  \n <b>two</b>\t three<br>four <a href='/x'> five </a></p><p>&nbsp;</p><p>six<br><br>seven</p>"
+    p = Page(html.encode(), "text/html", "utf-8", "http://x.test/a/", InjectionScanner())
+    assert p.markdown == "one **two** three\nfour [five](http://x.test/x)\n\nsix\n\nseven"
+    assert p.text == "one two three\nfour five\n\nsix\n\nseven"
+
+
+def test_inline_html_is_read_as_given() -> None:
+    p = Page.from_html("<title>Caf\u00e9</title><p>\u00a35 \U0001f600</p>", "http://x.test/", InjectionScanner())
+    assert p.title == "Caf\u00e9" and p.text == "\u00a35 \U0001f600"

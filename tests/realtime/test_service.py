@@ -98,6 +98,17 @@ async def test_fetch_formats(acme: Client, site: TestSite) -> None:
     assert raw.markdown.startswith("<!DOCTYPE html>") and raw.truncated and raw.next_index == 50
 
 
+async def test_fetch_renders_only_the_format_asked_for(served, acme: Client, site: TestSite) -> None:
+    server, _ = served
+    url = site.url("/page/policy.html")
+    md = await acme.fetch(url, format=pb.CONTENT_FORMAT_MARKDOWN)
+    entry = server.runtime.cache.get(url, server.runtime.clock.monotonic())
+    assert entry is not None and "markdown" in entry.rendered and "text" not in entry.rendered
+    both = await acme.fetch(url)
+    assert both.from_cache and both.markdown == md.markdown and both.text.startswith("Returns policy")
+    assert "text" in entry.rendered and site.hits("/page/policy.html") == 1
+
+
 async def test_fetch_reports_injection_without_passing_hidden_text(acme: Client, site: TestSite) -> None:
     resp = await acme.fetch(site.url("/injected.html"))
     assert resp.injection.flagged and resp.injection.score > 0.9
@@ -181,6 +192,20 @@ async def test_extract_rejects_bad_schemas_and_missing_source(acme: Client) -> N
     with pytest.raises(InvalidArgumentError) as none:
         await acme.extract(schema=pb.ExtractionSchema(fields=[pb.FieldSpec(name="x", selector="p")]))
     assert none.value.reason == "NO_SOURCE"
+
+
+async def test_validated_schemas_are_reused_only_for_the_same_schema(acme: Client) -> None:
+    html = "<p class='a'>Price 12 EUR</p><p class='b'>7</p>"
+    plain = pb.ExtractionSchema(fields=[pb.FieldSpec(name="v", selector=".a")])
+    narrowed = pb.ExtractionSchema(fields=[pb.FieldSpec(name="v", selector=".a", pattern=r"(\d+)")])
+    for _ in range(2):
+        assert dict((await acme.extract(html=html, schema=plain)).data) == {"v": "Price 12 EUR"}
+        assert dict((await acme.extract(html=html, schema=narrowed)).data) == {"v": "12"}
+    bad = pb.ExtractionSchema(fields=[pb.FieldSpec(name="v", selector=".a", pattern="(")])
+    for _ in range(2):  # an invalid schema is refused every time (nothing invalid is remembered)
+        with pytest.raises(InvalidArgumentError) as caught:
+            await acme.extract(html=html, schema=bad)
+        assert caught.value.violations[0].field == "schema.fields[0].pattern"
 
 
 async def test_watch_snapshot_list_unwatch_per_tenant(

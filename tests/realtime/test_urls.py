@@ -62,6 +62,12 @@ def test_normalisation() -> None:
         ("http://[fe80::1%25eth0]/", "BAD_HOST"),
         ("http://a b.test/", "BAD_HOST"),
         ("http://x.test/a\nb", "BAD_URL"),
+        ("http://x.test/a\x7fb", "BAD_URL"),
+        ("http://a%00b.test/", "BAD_HOST"),
+        ("http://a%09b.test/", "BAD_HOST"),
+        ("http://a^b.test/", "BAD_HOST"),
+        ("http://a%7Cb.test/", "BAD_HOST"),
+        ("http://a\\b.test/", "BAD_HOST"),
         ("http://" + "a" * 9000 + ".test/", "URL_TOO_LONG"),
     ],
 )

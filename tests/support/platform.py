@@ -66,8 +66,42 @@ class Platform:
         return {**os.environ, "AGENTPLANE_CONFIG": str(self.config), "PYTHONPATH": str(ROOT)}
 
 
-def write_config(data_dir: Path, ports: dict[str, int], models_dir: Path, extra: str = "") -> Path:
-    """The TOML configuration of a test platform."""
+def _llm_config(ports: dict[str, int], embedded: bool) -> str:
+    port = ports["llm"]
+    if embedded:  # the real default: llama.cpp serving SmolLM2-135M
+        process = f'[llm]\nport = {port}\n\n[up.processes.llm]\nhealth_url = "http://127.0.0.1:{port}/v1/models"'
+        deployment = 'name = "local-smollm2"\nmodel = "smollm2-135m-instruct"\ntimeout_s = 120'
+    else:
+        process = (
+            f'[up.processes.llm]\nmodule = "tests.support.fake_llm"\nargs = ["--port", "{port}"]\n'
+            f'health_url = "http://127.0.0.1:{port}/v1/models"'
+        )
+        deployment = 'name = "fake-on-prem"\nmodel = "fake-model"\ntimeout_s = 10'
+    return f"""{process}
+
+[gateway.models.general]
+system_prompt = "You are a test assistant."
+[[gateway.models.general.deployments]]
+{deployment}
+provider = "openai"
+base_url = "http://127.0.0.1:{port}/v1"
+residency = "on_prem"
+
+[gateway.models.embed]
+embeddings = true
+[[gateway.models.embed.deployments]]
+name = "local-embed"
+provider = "openai"
+model = "embed"
+base_url = "http://127.0.0.1:{port}/v1"
+residency = "on_prem"
+"""
+
+
+def write_config(
+    data_dir: Path, ports: dict[str, int], models_dir: Path, extra: str = "", *, embedded_llm: bool = False
+) -> Path:
+    """The TOML configuration of a test platform (fake LLM unless `embedded_llm`)."""
 
     def q(value: object) -> str:
         return json.dumps(str(value))
@@ -85,10 +119,7 @@ level = "warning"
 [up]
 stop_grace_s = 20
 
-[up.processes.llm]
-module = "tests.support.fake_llm"
-args = ["--port", "{ports["llm"]}"]
-health_url = "http://127.0.0.1:{ports["llm"]}/v1/models"
+{_llm_config(ports, embedded_llm)}
 
 [up.processes.pages]
 module = "tests.support.pages"
@@ -110,25 +141,6 @@ metrics_port = {ports["triton_metrics"]}
 [gateway.http]
 port = {ports["gateway_http"]}
 
-[gateway.models.general]
-system_prompt = "You are a test assistant."
-[[gateway.models.general.deployments]]
-name = "fake-on-prem"
-provider = "openai"
-model = "fake-model"
-base_url = "http://127.0.0.1:{ports["llm"]}/v1"
-residency = "on_prem"
-timeout_s = 10
-
-[gateway.models.embed]
-embeddings = true
-[[gateway.models.embed.deployments]]
-name = "fake-embed"
-provider = "openai"
-model = "fake-embed"
-base_url = "http://127.0.0.1:{ports["llm"]}/v1"
-residency = "on_prem"
-
 [realtime.ssrf]
 allow = ["127.0.0.1/32"]
 
@@ -143,7 +155,9 @@ min_delay_s = 0.0
     return path
 
 
-def start_platform(data_dir: Path, models_dir: Path, *, extra_config: str = "", timeout_s: float = 240.0) -> Platform:
+def start_platform(
+    data_dir: Path, models_dir: Path, *, extra_config: str = "", embedded_llm: bool = False, timeout_s: float = 240.0
+) -> Platform:
     """Run `agentplane up` with a test configuration; return once it says it is up.
 
     Raises:
@@ -151,7 +165,7 @@ def start_platform(data_dir: Path, models_dir: Path, *, extra_config: str = "", 
     """
     names = [*SERVICES, "llm", "pages", "gateway_http", "triton_http", "triton_grpc", "triton_metrics"]
     ports = dict(zip(names, free_ports(len(names)), strict=True))
-    config = write_config(data_dir, ports, models_dir, extra_config)
+    config = write_config(data_dir, ports, models_dir, extra_config, embedded_llm=embedded_llm)
     env = {**os.environ, "AGENTPLANE_CONFIG": str(config), "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
         [sys.executable, "-m", "agentplane.cli", "up", "--quiet"],
