@@ -9,15 +9,20 @@ Measures, in one run, and prints ONE JSON object:
    selectors and the realtime extraction engine) vs lxml (+cssselect) vs
    BeautifulSoup (lxml and html.parser back ends), same fields for all;
 2. end to end against a local aiohttp server on 127.0.0.1 (separate process) at
-   each concurrency: a bare aiohttp + selectolax loop; realtime `Extract` over
-   gRPC; realtime `Fetch` (markdown) over gRPC (the realtime server is
-   `python -m realtime.server` in its own process, robots.txt obeyed);
+   each concurrency: a bare aiohttp + selectolax loop (its own process);
+   realtime `Extract` over gRPC; realtime `Fetch` (markdown) over gRPC (the
+   realtime server is `python -m realtime.server` in its own process, robots.txt
+   obeyed). With --pin (default on 2+ CPUs) the worker under test, i.e. the bare
+   loop or the realtime server, runs on CPU 1 and the site and the load driver
+   (the gRPC client) on CPU 0, so both sides get the same one core. `--repeat`
+   rounds interleave the three measurements per level; medians are reported;
 3. the reference server `mcp-server-fetch` (own venv .venv-mcpfetch, created
    with pip when missing) called through an MCP client over stdio, `fetch` tool,
    same pages, same max_length, robots.txt checked, at the reference levels.
 
 Usage: .venv/bin/python bench/realtime_extract.py [--pages 400] [--concurrency 1,16,64]
-       [--seconds 5] [--reference-concurrency 1,16] [--reference-seconds 20] [--no-reference]
+       [--seconds 5] [--repeat 3] [--no-pin] [--reference-concurrency 1,16] [--reference-seconds 20]
+       [--no-reference]
 """
 
 from __future__ import annotations
@@ -227,8 +232,12 @@ def serve_corpus(port: int) -> None:
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None, loop=uvloop.new_event_loop())
 
 
-def start_process(argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL)
+def start_process(
+    argv: list[str], env: dict[str, str] | None = None, cpu: int | None = None
+) -> subprocess.Popen[bytes]:
+    """Start `argv` from the repository root, pinned to `cpu` when given."""
+    pinned = ["taskset", "-c", str(cpu), *argv] if cpu is not None else argv
+    return subprocess.Popen(pinned, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL)
 
 
 async def wait_http(url: str, timeout_s: float = 60) -> None:
@@ -310,10 +319,82 @@ async def drive(
     }
 
 
-async def end_to_end(
-    site: str, corpus: list[tuple[str, bytes]], address: str, levels: list[int], seconds: float, pid: int
-) -> dict[str, Any]:
+def bare_loop_child(site: str, pages: int) -> None:
+    """Child process: the bare aiohttp + selectolax loop, one level per stdin line ("level seconds")."""
     import aiohttp
+    import uvloop
+
+    urls = [f"{site}/{p}" for p, _ in load_corpus(pages)]
+
+    async def serve() -> None:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+
+            async def bare(url: str) -> int:
+                async with http.get(url) as resp:
+                    body = await resp.read()
+                extract_selectolax(body)
+                return len(body)
+
+            await drive(bare, urls[:20], 4, 1.0)  # warm-up: connections
+            print("ready", flush=True)
+            for line in sys.stdin:
+                level, seconds = line.split()
+                cpu0 = time.process_time()
+                row = await drive(bare, urls, int(level), float(seconds))
+                row["worker_cpu_ms_per_page"] = round((time.process_time() - cpu0) * 1000 / max(1, row["pages"]), 2)
+                print(json.dumps(row), flush=True)
+
+    uvloop.run(serve())
+
+
+class BareLoop:
+    """The bare loop's child process, driven one measurement at a time."""
+
+    def __init__(self, site: str, pages: int, cpu: int | None) -> None:
+        argv = [sys.executable, __file__, "--bare-loop", site, "--pages", str(pages)]
+        argv = ["taskset", "-c", str(cpu), *argv] if cpu is not None else argv
+        self._proc = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    async def _line(self) -> str:
+        assert self._proc.stdout is not None
+        line = await asyncio.to_thread(self._proc.stdout.readline)
+        if not line:
+            raise RuntimeError("the bare loop process exited")
+        return line
+
+    async def ready(self) -> None:
+        """Wait for the child's warm-up."""
+        await self._line()
+
+    async def measure(self, level: int, seconds: float) -> dict[str, Any]:
+        """One measurement at `level` for `seconds`."""
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(f"{level} {seconds}\n")
+        self._proc.stdin.flush()
+        return dict(json.loads(await self._line()))
+
+    def close(self) -> None:
+        """Stop the child."""
+        if self._proc.stdin is not None:
+            self._proc.stdin.close()
+        self._proc.wait(timeout=30)
+
+
+def _median_row(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-key median of numeric fields over rounds (the first error is kept)."""
+    out: dict[str, Any] = {}
+    for key, value in rounds[0].items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[key] = round(statistics.median(r[key] for r in rounds), 3)
+    out["errors"] = sum(r["errors"] for r in rounds)
+    out["first_error"] = next((r["first_error"] for r in rounds if r["first_error"]), None)
+    out["rounds_pages_per_s"] = [r["pages_per_s"] for r in rounds]
+    return out
+
+
+async def end_to_end(
+    site: str, corpus: list[tuple[str, bytes]], address: str, args: argparse.Namespace, pid: int, bare_loop: BareLoop
+) -> dict[str, Any]:
     import psutil  # type: ignore[import-untyped]
 
     from agentplane.rpc import ServiceChannel
@@ -330,18 +411,9 @@ async def end_to_end(
         ],
     )
     server = psutil.Process(pid)
-    out: dict[str, Any] = {}
-    async with (
-        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http,
-        ServiceChannel([address], api_key="") as channel,
-    ):
+    rounds: dict[str, dict[str, list[dict[str, Any]]]] = {f"c{level}": {} for level in args.levels}
+    async with ServiceChannel([address], api_key="") as channel:
         stub = realtime_pb2_grpc.RealtimeDataStub(channel.channel)
-
-        async def bare(url: str) -> int:
-            async with http.get(url) as resp:
-                body = await resp.read()
-            extract_selectolax(body)
-            return len(body)
 
         async def grpc_extract(url: str) -> int:
             opts = pb.FetchOptions(bypass_cache=True)
@@ -353,23 +425,32 @@ async def end_to_end(
             resp = await stub.Fetch(pb.FetchRequest(url=url, options=opts), timeout=60)
             return int(resp.content_bytes)
 
+        async def service(call: Callable[[str], Any], level: int) -> dict[str, Any]:
+            cpu0 = server.cpu_times()
+            row = await drive(call, urls, level, args.seconds)
+            cpu = server.cpu_times()
+            used = (cpu.user - cpu0.user) + (cpu.system - cpu0.system)
+            row["worker_cpu_ms_per_page"] = round(used * 1000 / max(1, row["pages"]), 2)
+            return row
+
         await drive(grpc_extract, urls[:20], 4, 1.0)  # warm-up: robots.txt, connections
-        for level in levels:
-            row: dict[str, Any] = {}
-            for name, call in (
-                ("bare_aiohttp_selectolax", bare),
-                ("grpc_extract", grpc_extract),
-                ("grpc_fetch_markdown", grpc_fetch),
-            ):
-                cpu0 = server.cpu_times()
-                row[name] = await drive(call, urls, level, seconds)
-                if name != "bare_aiohttp_selectolax":
-                    cpu = server.cpu_times()
-                    used = (cpu.user - cpu0.user) + (cpu.system - cpu0.system)
-                    row[name]["server_cpu_ms_per_page"] = round(used * 1000 / max(1, row[name]["pages"]), 2)
-            bare_rate = row["bare_aiohttp_selectolax"]["pages_per_s"]
-            row["grpc_extract_vs_bare"] = round(row["grpc_extract"]["pages_per_s"] / bare_rate, 3)
-            out[f"c{level}"] = row
+        await bare_loop.ready()
+        for _ in range(args.repeat):
+            for level in args.levels:
+                cell = rounds[f"c{level}"]
+                cell.setdefault("bare_aiohttp_selectolax", []).append(await bare_loop.measure(level, args.seconds))
+                cell.setdefault("grpc_extract", []).append(await service(grpc_extract, level))
+                cell.setdefault("grpc_fetch_markdown", []).append(await service(grpc_fetch, level))
+    out: dict[str, Any] = {}
+    for name, cell in rounds.items():
+        row: dict[str, Any] = {kind: _median_row(runs) for kind, runs in cell.items()}
+        ratios = [
+            e["pages_per_s"] / max(b["pages_per_s"], 1e-9)
+            for b, e in zip(cell["bare_aiohttp_selectolax"], cell["grpc_extract"], strict=True)
+        ]
+        row["grpc_extract_vs_bare"] = round(statistics.median(ratios), 3)
+        row["grpc_extract_vs_bare_rounds"] = [round(r, 3) for r in ratios]
+        out[name] = row
     return out
 
 
@@ -407,22 +488,29 @@ async def reference(site: str, corpus: list[tuple[str, bytes]], levels: list[int
 # ---------------------------------------------------------------- main
 async def run(args: argparse.Namespace, corpus: list[tuple[str, bytes]]) -> dict[str, Any]:
     site_port, grpc_port = free_port(), free_port()
-    site_proc = start_process([sys.executable, __file__, "--serve-corpus", str(site_port)])
+    driver_cpu, worker_cpu = (0, 1) if args.pin else (None, None)
+    site_proc = start_process([sys.executable, __file__, "--serve-corpus", str(site_port)], cpu=driver_cpu)
     data_dir = tempfile.mkdtemp(prefix="realtime-bench-")
-    rt_proc = start_process([sys.executable, "-m", "realtime.server"], realtime_env(data_dir, grpc_port, site_port))
+    rt_proc = start_process(
+        [sys.executable, "-m", "realtime.server"], realtime_env(data_dir, grpc_port, site_port), cpu=worker_cpu
+    )
     site = f"http://127.0.0.1:{site_port}"
     result: dict[str, Any] = {}
+    bare_loop: BareLoop | None = None
     try:
         await wait_http(f"{site}/robots.txt")
         await wait_grpc(f"127.0.0.1:{grpc_port}")
+        bare_loop = BareLoop(site, args.pages, worker_cpu)
         address = f"127.0.0.1:{grpc_port}"
-        result["end_to_end"] = await end_to_end(site, corpus, address, args.levels, args.seconds, rt_proc.pid)
+        result["end_to_end"] = await end_to_end(site, corpus, address, args, rt_proc.pid, bare_loop)
         if args.reference:
             try:
                 result["reference"] = await reference(site, corpus, args.ref_levels, args.reference_seconds)
             except Exception as exc:
                 result["reference"] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
     finally:
+        if bare_loop is not None:
+            bare_loop.close()
         for proc in (rt_proc, site_proc):
             proc.terminate()
             proc.wait(timeout=30)
@@ -438,27 +526,48 @@ def main() -> None:
     parser.add_argument("--reference-concurrency", default="1,16", help="levels for the reference MCP server")
     parser.add_argument("--reference-seconds", type=float, default=20.0, help="seconds per reference level")
     parser.add_argument("--no-reference", dest="reference", action="store_false", help="skip mcp-server-fetch")
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved end-to-end rounds (medians reported)")
+    parser.add_argument(
+        "--no-pin", dest="pin", action="store_false", help="do not pin (default: worker on CPU 1, site+driver on 0)"
+    )
     parser.add_argument("--serve-corpus", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--bare-loop", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_corpus:
         serve_corpus(args.serve_corpus)
         return
+    if args.bare_loop:
+        bare_loop_child(args.bare_loop, args.pages)
+        return
+    args.pin = args.pin and (os.cpu_count() or 1) >= 2
     args.levels = [int(x) for x in args.concurrency.split(",")]
     args.ref_levels = [int(x) for x in args.reference_concurrency.split(",")]
     corpus = load_corpus(args.pages)
     import uvloop
 
     result: dict[str, Any] = {
-        "params": {k: v for k, v in vars(args).items() if k != "serve_corpus"},
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "event_loop": "uvloop"},
+        "params": {k: v for k, v in vars(args).items() if k not in ("serve_corpus", "bare_loop")},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_avg": [round(x, 1) for x in os.getloadavg()],
+            "python": sys.version.split()[0],
+            "event_loop": "uvloop",
+            "pinning": "worker (bare loop / realtime server) and in-process parsers on CPU 1; site and driver on CPU 0"
+            if args.pin
+            else "none",
+        },
         "corpus": {
             "packages": list(PACKAGES),
             "pages": len(corpus),
             "mb": round(sum(len(b) for _, b in corpus) / 1e6, 2),
             "mean_kb": round(sum(len(b) for _, b in corpus) / len(corpus) / 1e3, 1),
         },
-        "parse_extract": parse_extract(corpus, args.parse_seconds),
     }
+    if args.pin:
+        os.sched_setaffinity(0, {1})
+    result["parse_extract"] = parse_extract(corpus, args.parse_seconds)
+    if args.pin:
+        os.sched_setaffinity(0, {0})  # before any thread starts: gRPC's threads inherit it
     result.update(uvloop.run(run(args, corpus)))
     ref = result.get("reference", {})
     e2e = result["end_to_end"]

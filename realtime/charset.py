@@ -14,7 +14,7 @@ import re
 
 from charset_normalizer import from_bytes
 
-__all__ = ["DecodedText", "decode_body", "normalise_charset"]
+__all__ = ["DecodedText", "declared_charset", "decode_body", "normalise_charset"]
 
 _PRESCAN_BYTES = 4096
 _DETECT_BYTES = 65536
@@ -24,6 +24,7 @@ _META = re.compile(
     re.IGNORECASE,
 )
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_BOM_OF = {name: bom for bom, name in _BOMS}
 _WINDOWS_1252_ALIASES = frozenset({"latin_1", "iso8859-1", "ascii", "iso-8859-1", "us-ascii", "cp1252"})
 
 
@@ -63,17 +64,31 @@ def _declared_in_markup(body: bytes) -> str | None:
     return "utf-8" if name in ("utf-16", "utf-16-le", "utf-16-be") else name
 
 
-def decode_body(body: bytes, header_charset: str | None) -> DecodedText:
-    """Decode `body`, choosing the charset as described in the module docstring."""
+def declared_charset(body: bytes, header_charset: str | None) -> tuple[str, str] | None:
+    """(charset, how) when a BOM, the header or the markup names the charset; None when it must be detected.
+
+    `how` is "bom", "header" or "meta". Nothing is decoded.
+    """
     for bom, name in _BOMS:
         if body.startswith(bom):
-            return DecodedText(body[len(bom) :].decode(name, errors="replace"), name, "bom")
+            return name, "bom"
     declared = normalise_charset(header_charset)
     if declared is not None:
-        return DecodedText(body.decode(declared, errors="replace"), declared, "header")
+        return declared, "header"
     declared = _declared_in_markup(body)
     if declared is not None:
-        return DecodedText(body.decode(declared, errors="replace"), declared, "meta")
+        return declared, "meta"
+    return None
+
+
+def decode_body(body: bytes, header_charset: str | None) -> DecodedText:
+    """Decode `body`, choosing the charset as described in the module docstring."""
+    declared = declared_charset(body, header_charset)
+    if declared is not None:
+        name, how = declared
+        if how == "bom":
+            return DecodedText(body[len(_BOM_OF[name]) :].decode(name, errors="replace"), name, how)
+        return DecodedText(body.decode(name, errors="replace"), name, how)
     try:
         return DecodedText(body.decode("utf-8"), "utf-8", "detected")
     except UnicodeDecodeError:

@@ -139,7 +139,9 @@ class ContentSettings(FrozenModel):
     max_findings: int = Field(20, ge=0)
     """Injection findings reported at most."""
     parse_threads: int = Field(2, ge=0, le=64)
-    """Worker threads that decode and parse HTML (Lexbor releases the GIL while parsing); 0 = inline."""
+    """Worker threads that decode and parse large HTML bodies (Lexbor releases the GIL while parsing); 0 = none."""
+    inline_parse_max_bytes: int = Field(64 * 1024, ge=0)
+    """Bodies up to this size are parsed on the event loop (a thread hand-off costs more than a small parse)."""
 
 
 class ExtractionLimits(FrozenModel):

@@ -223,7 +223,7 @@ class _Extractor:
             # The common case, kept to one comprehension: plain text or attribute values.
             if spec.attribute:
                 attr = spec.attribute
-                return [v for v in (n.attrs.sget(attr, None) for n in nodes) if v is not None]
+                return [v for n in nodes if (v := n.attrs.sget(attr, None)) is not None]
             return [" ".join(n.text(deep=True, separator=" ").split()) for n in nodes]
         values = []
         for node in nodes:

@@ -16,11 +16,12 @@ import html
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import AnyStr
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
-__all__ = ["Finding", "InjectionReport", "InjectionScanner", "scan_source", "scan_text"]
+from realtime.triggers import TriggerIndex
+
+__all__ = ["Finding", "InjectionReport", "InjectionScanner", "RawBody", "comments_in", "scan_source", "scan_text"]
 
 _EXCERPT = 160
 _HIDING_STYLE = re.compile(
@@ -51,19 +52,26 @@ _ROLE_MARKERS = re.compile(
     r"|\[/?INST\]|<</?SYS>>|^\s*#{2,4}\s*(?:Instruction|System|Response)s?\s*:?\s*$",
     re.IGNORECASE | re.MULTILINE,
 )
-# Every alternative of the two patterns contains one of these (lower case); each costs one
-# str.find/bytes.find over the page, so the list is kept short and the words rare.
-_TRIGGERS = (
-    "ignore", "disregard", "forget", "override", "you are now", "instruction", "system prompt", "the user",
-    "must now", "should now", "developer mode", "dan mode", "jailbreak", "|>", "|&gt;", "inst]", "sys>>",
-    "sys&gt;&gt;", "##",
-)  # fmt: skip
-_TRIGGERS_BYTES = tuple(t.encode() for t in _TRIGGERS)
-_WINDOW = 120
+_INDEX = TriggerIndex()
 _TAG = re.compile(r"<[^<>]{0,1000}>")
 _COMMENT = re.compile(r"<!--(.*?)-->", re.DOTALL)
+_COMMENT_BYTES = re.compile(rb"<!--(.*?)-->", re.DOTALL)
+_MAX_COMMENTS = 200
+# One query (one walk of the tree) finds every element hidden by an attribute and every sheet.
+_ATTRIBUTE_QUERY = "[hidden], [aria-hidden], [style]"
+_SHEET_QUERY = "style"
+_NEVER_HIDDEN = frozenset({"script", "style", "template", "input", "head"})
 _WEIGHTS = {"role_marker": 0.7, "instruction_to_model": 0.5, "hidden_instruction": 0.85}
 _HIDDEN_LONG_W, _HIDDEN_SHORT_W, _HIDDEN_CAP = 0.1, 0.02, 0.3
+
+
+@dataclass(frozen=True)
+class RawBody:
+    """An HTML body in an ASCII-compatible encoding, with its ASCII-lowered bytes (computed once)."""
+
+    body: bytes
+    lowered: bytes
+    encoding: str
 
 
 @dataclass(frozen=True)
@@ -96,30 +104,10 @@ def _excerpt(text: str, start: int = 0, end: int | None = None) -> str:
     return snippet[:_EXCERPT]
 
 
-def _windows(lowered: AnyStr, triggers: tuple[AnyStr, ...]) -> list[tuple[int, int]]:
-    """Merged spans around every trigger word: the regexes only run there."""
-    spans: list[tuple[int, int]] = []
-    for word in triggers:
-        at = lowered.find(word)
-        while at >= 0:
-            spans.append((max(0, at - _WINDOW), at + len(word) + _WINDOW))
-            at = lowered.find(word, at + 1)
-    if not spans:
-        return []
-    spans.sort()
-    merged = [spans[0]]
-    for lo, hi in spans[1:]:
-        if lo <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-        else:
-            merged.append((lo, hi))
-    return merged
-
-
 def scan_text(text: str, *, where: str = "", seen: set[str] | None = None) -> list[Finding]:
     """Instruction-like phrases and role markers in `text`.
 
-    The regexes run only in windows around trigger words found with `str.find`,
+    The regexes run only in windows around trigger words (see realtime.triggers),
     which keeps long pages cheap (every alternative of the patterns contains a trigger).
 
     Args:
@@ -128,48 +116,81 @@ def scan_text(text: str, *, where: str = "", seen: set[str] | None = None) -> li
             ("hidden text", "an HTML comment"): instructions there weigh more.
         seen: Phrases already reported; updated, and matches in it are skipped.
     """
-    spans = _windows(text.lower(), _TRIGGERS)
+    spans = _INDEX.windows(text.lower())
     if not spans:
         return []
     seen = set() if seen is None else seen
     findings: list[Finding] = []
-    kind = "hidden_instruction" if where else "instruction_to_model"
     for lo, hi in spans:
-        window = text[lo:hi]
-        for match in _ROLE_MARKERS.finditer(window):
-            marker = match.group(0).strip()
-            if marker.lower() not in seen:
-                seen.add(marker.lower())
-                excerpt = _excerpt(text, lo + match.start(), lo + match.end())
-                findings.append(Finding("role_marker", excerpt, f"chat role marker {marker!r}"))
-        for match in _INSTRUCTIONS.finditer(window):
-            phrase = " ".join(match.group(0).lower().split())
-            if phrase in seen:
-                continue
-            seen.add(phrase)
-            detail = f"instruction aimed at a model in {where or 'page text'}: {match.group(0)!r}"
-            findings.append(Finding(kind, _excerpt(text, lo + match.start(), lo + match.end()), detail))
+        _match_window(text, lo, hi, where, seen, findings)
     return findings
 
 
-def scan_source(body: bytes, encoding: str, *, seen: set[str] | None = None) -> list[Finding]:
-    """`scan_text` over an HTML body in an ASCII-compatible encoding, without building its text.
+def _match_window(text: str, lo: int, hi: int, where: str, seen: set[str], findings: list[Finding]) -> None:
+    """Run the patterns over text[lo:hi], adding what is not in `seen` to `findings`."""
+    window = text[lo:hi]
+    for match in _ROLE_MARKERS.finditer(window):
+        marker = match.group(0).strip()
+        if marker.lower() not in seen:
+            seen.add(marker.lower())
+            excerpt = _excerpt(text, lo + match.start(), lo + match.end())
+            findings.append(Finding("role_marker", excerpt, f"chat role marker {marker!r}"))
+    kind = "hidden_instruction" if where else "instruction_to_model"
+    for match in _INSTRUCTIONS.finditer(window):
+        phrase = " ".join(match.group(0).lower().split())
+        if phrase in seen:
+            continue
+        seen.add(phrase)
+        detail = f"instruction aimed at a model in {where or 'page text'}: {match.group(0)!r}"
+        findings.append(Finding(kind, _excerpt(text, lo + match.start(), lo + match.end()), detail))
+
+
+def scan_source(
+    body: bytes,
+    encoding: str,
+    *,
+    seen: set[str] | None = None,
+    lowered: bytes | None = None,
+    markup: bool = True,
+) -> list[Finding]:
+    """`scan_text` over a body in an ASCII-compatible encoding, without decoding all of it.
 
     Trigger words are found in the lowered bytes; only the windows around them are
-    decoded, stripped of tags and entities, and scanned.
+    decoded (stripped of tags and entities when `markup`) and matched.
+
+    Args:
+        body: The raw body (HTML when `markup`, else plain text).
+        encoding: Its (ASCII-compatible) encoding.
+        seen: Phrases already reported (see `scan_text`).
+        lowered: `body.lower()`, when the caller has it already.
+        markup: Whether the body is HTML.
     """
     seen = set() if seen is None else seen
     findings: list[Finding] = []
-    for lo, hi in _windows(body.lower(), _TRIGGERS_BYTES):
+    for lo, hi in _INDEX.windows(body.lower() if lowered is None else lowered):
         window = body[lo:hi].decode(encoding, errors="replace")
-        findings.extend(scan_text(html.unescape(_TAG.sub(" ", window)), seen=seen))
+        if markup:
+            window = html.unescape(_TAG.sub(" ", window))
+        _match_window(window, 0, len(window), "", seen, findings)
     return findings
 
 
-def _sheet_selectors(tree: LexborHTMLParser) -> list[str]:
-    """Simple class/id/tag selectors that a <style> sheet hides."""
+def comments_in(document: RawBody | str) -> list[str]:
+    """The text of the document's HTML comments (at most 200), from its raw body or its text."""
+    if isinstance(document, str):
+        if "<!--" not in document:
+            return []
+        return [m.group(1) for m in _COMMENT.finditer(document)][:_MAX_COMMENTS]
+    if b"<!--" not in document.body:
+        return []
+    found = [m.group(1) for m in _COMMENT_BYTES.finditer(document.body)][:_MAX_COMMENTS]
+    return [c.decode(document.encoding, errors="replace") for c in found]
+
+
+def _sheet_selectors(sheets: list[LexborNode]) -> list[str]:
+    """Simple class/id/tag selectors that the <style> sheets hide."""
     selectors: list[str] = []
-    for style in tree.css("style"):
+    for style in sheets:
         sheet = style.text(deep=True)
         if "{" not in sheet:
             continue
@@ -195,40 +216,41 @@ class InjectionScanner:
         self._threshold = threshold
         self._max_findings = max_findings
 
-    def hidden_nodes(self, tree: LexborHTMLParser, source: str | None = None) -> list[LexborNode]:
+    def hidden_nodes(self, tree: LexborHTMLParser, probe: bytes | str | None = None) -> list[LexborNode]:
         """Elements a reader cannot see, outermost only.
 
         Args:
             tree: The parsed page.
-            source: The page source, when known: queries that cannot match are skipped.
+            probe: The page source (or its lowered bytes), when known: elements that
+                cannot be there are not looked for (no "hidden" or "style=": no hiding
+                attributes; no "<style": no sheets).
         """
+        attributes = probe is None or _mentions(probe, "hidden", "style=")
+        sheets_too = probe is None or _mentions(probe, "<style")
+        if not (attributes or sheets_too):
+            return []
+        query = ", ".join(q for q, wanted in ((_ATTRIBUTE_QUERY, attributes), (_SHEET_QUERY, sheets_too)) if wanted)
         candidates: list[LexborNode] = []
-        if source is None or _mentions(source, "hidden", "style="):
-            candidates.extend(self._attribute_hidden(tree))
-        if source is None or _mentions(source, "<style"):
-            for selector in _sheet_selectors(tree):
-                try:
-                    candidates.extend(tree.css(selector))
-                except SelectolaxError:
-                    continue
+        sheets: list[LexborNode] = []
+        for node in tree.css(query):
+            if node.tag == "style":
+                sheets.append(node)
+                continue
+            attrs = node.attrs
+            if "hidden" in attrs or attrs.sget("aria-hidden") == "true":
+                candidates.append(node)
+                continue
+            style = attrs.sget("style")
+            if style and _HIDING_STYLE.search(style):
+                candidates.append(node)
+        selectors = _sheet_selectors(sheets) if sheets else []
+        if selectors:
+            candidates.extend(_select_any(tree, selectors))
         return self._outermost(candidates)
 
     @staticmethod
-    def _attribute_hidden(tree: LexborHTMLParser) -> list[LexborNode]:
-        candidates: list[LexborNode] = []
-        for node in tree.css('[hidden], [aria-hidden="true"], [style]'):
-            attrs = node.attributes
-            if (
-                "hidden" in attrs
-                or attrs.get("aria-hidden") == "true"
-                or _HIDING_STYLE.search(attrs.get("style") or "")
-            ):
-                candidates.append(node)
-        return candidates
-
-    @staticmethod
     def _outermost(nodes: Iterable[LexborNode]) -> list[LexborNode]:
-        unique = {n.mem_id: n for n in nodes if n.tag not in ("script", "style", "template", "input", "head")}
+        unique = {n.mem_id: n for n in nodes if n.tag not in _NEVER_HIDDEN}
         out = []
         for node in unique.values():
             parent = node.parent
@@ -243,16 +265,22 @@ class InjectionScanner:
         return out
 
     def assess(
-        self, source: str, hidden: list[LexborNode], text: str | None, body: tuple[bytes, str] | None = None
+        self,
+        hidden: list[LexborNode],
+        comments: list[str],
+        *,
+        raw: RawBody | None = None,
+        text: str | None = None,
     ) -> InjectionReport:
-        """Score the page from its hidden elements, its text and its comments.
+        """Score the page from its hidden elements, its comments and its visible content.
 
         Args:
-            source: The page source (HTML comments are scanned).
             hidden: Result of `hidden_nodes`.
-            text: The page text (with or without the hidden parts: phrases
-                already found in hidden elements are not counted twice); None to scan `body`.
-            body: The raw body and its ASCII-compatible encoding, scanned when `text` is None.
+            comments: Result of `comments_in`.
+            raw: The raw body, scanned for instructions when given (tags and entities
+                are undone around each trigger word; no text is built).
+            text: The page's visible text, scanned when given (as well as `raw`).
+                Phrases already found are not counted twice.
         """
         findings: list[Finding] = []
         seen: set[str] = set()
@@ -268,12 +296,15 @@ class InjectionScanner:
             )
             hidden_weight += _HIDDEN_LONG_W if len(secret) >= 40 else _HIDDEN_SHORT_W
             findings.extend(scan_text(secret, where="hidden text", seen=seen))
-        for comment in _comments(source):
-            findings.extend(scan_text(comment, where="an HTML comment", seen=seen))
-        if text is not None:
-            findings.extend(scan_text(text, seen=seen))
-        elif body is not None:
-            findings.extend(scan_source(body[0], body[1], seen=seen))
+        if comments and _INDEX.windows("\n".join(comments).lower()):  # one pass; most pages stop here
+            for comment in comments:
+                findings.extend(scan_text(comment, where="an HTML comment", seen=seen))
+        if raw is not None:
+            findings.extend(scan_source(raw.body, raw.encoding, seen=seen, lowered=raw.lowered))
+        if text:
+            # As UTF-8 bytes: lowering and searching bytes is several times faster than str.lower() on text.
+            encoded = text.encode("utf-8", errors="replace")
+            findings.extend(scan_source(encoded, "utf-8", seen=seen, markup=False))
         return self.report(findings, min(hidden_weight, _HIDDEN_CAP))
 
     def report(self, findings: list[Finding], hidden_weight: float = 0.0) -> InjectionReport:
@@ -286,8 +317,25 @@ class InjectionScanner:
         return InjectionReport(score >= self._threshold, score, tuple(ordered[: self._max_findings]))
 
 
-def _mentions(source: str, *words: str) -> bool:
+def _mentions(source: bytes | str, *words: str) -> bool:
+    if isinstance(source, bytes):
+        return any(w.encode() in source for w in words)  # lowered bytes
     return any(w in source or w.upper() in source for w in words)
+
+
+def _select_any(tree: LexborHTMLParser, selectors: list[str]) -> list[LexborNode]:
+    """Elements matching any of `selectors`: one query, or one per selector when one is not understood."""
+    try:
+        return list(tree.css(", ".join(selectors)))
+    except SelectolaxError:
+        pass
+    found: list[LexborNode] = []
+    for selector in selectors:
+        try:
+            found.extend(tree.css(selector))
+        except SelectolaxError:
+            continue
+    return found
 
 
 def _how_hidden(node: LexborNode) -> str:
@@ -297,9 +345,3 @@ def _how_hidden(node: LexborNode) -> str:
     if attrs.get("aria-hidden") == "true":
         return "aria-hidden"
     return "hidden by CSS"
-
-
-def _comments(html: str) -> list[str]:
-    if "<!--" not in html:
-        return []
-    return [m.group(1) for m in _COMMENT.finditer(html)][:200]

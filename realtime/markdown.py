@@ -1,17 +1,23 @@
-"""HTML to markdown and plain text in one walk over a selectolax (Lexbor) tree.
+"""HTML to markdown or plain text in one walk over a selectolax (Lexbor) tree.
 
 Layer: domain. A small converter written for speed: one pass over the tree
-produces both the markdown and the plain text of a content root, skipping
+produces either the markdown or the plain text of a content root, skipping
 scripts, styles, navigation and every element the injection scanner found
 hidden. Supported: headings, paragraphs, line breaks, rules, links (made
 absolute), images, emphasis, inline code, preformatted blocks (fenced, with the
 language from `language-*`/`highlight-*` classes), nested lists, block quotes
 and tables (pipe tables).
 
-Speed notes: nested content is captured by marking positions in two shared
-buffers (no objects per element), tags dispatch through a dict, whitespace is
-collapsed only where it needs to be, and relative links resolve through a
-per-page memo.
+Either walk also collects the visible text in document order (text nodes,
+image alt text and preformatted text, blocks separated by blank lines) for the
+injection scanner, so a page rendered in one format can be scanned without
+rendering the other.
+
+Speed notes: text nodes are appended as they are and whitespace is collapsed
+once per block (not once per node); nested content is captured by marking
+positions in shared buffers (no objects per element); tags dispatch through a
+dict; relative links resolve through a per-page memo. Markdown and text are
+separate walks, so a caller that wants one format pays for one.
 """
 
 from __future__ import annotations
@@ -28,10 +34,14 @@ __all__ = ["LinkResolver", "Rendered", "render"]
 
 _BLANKS = re.compile(r"\n{3,}")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+# Stands for <br> in the inline buffer until whitespace is collapsed. The HTML tree
+# builder drops or replaces U+0000 in text and attributes, so it never occurs there.
+_BR = "\x00"
 _SKIP = frozenset(
     {
         "script", "style", "noscript", "template", "svg", "head", "iframe", "object", "embed", "canvas",
         "select", "button", "map", "audio", "video", "nav", "title", "meta", "link", "input", "textarea",
+        "-comment", "-doctype",
     }
 )  # fmt: skip
 _BLOCK = frozenset(
@@ -46,12 +56,14 @@ _EMPHASIS = {"strong": "**", "b": "**", "em": "*", "i": "*", "del": "~~", "s": "
 _LANG = re.compile(r"(?:language|lang|highlight)-([A-Za-z0-9_+-]+)")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Rendered:
-    """Markdown and text of a page's content."""
+    """One rendering of a page's content."""
 
-    markdown: str
-    text: str
+    content: str
+    """The markdown or the plain text."""
+    visible: str
+    """The visible text in document order, unformatted (for the injection scanner)."""
 
 
 class LinkResolver:
@@ -93,7 +105,8 @@ class LinkResolver:
         path, sep, rest = href.partition("#")
         path, qsep, query = path.partition("?")
         joined = path if path.startswith("/") else f"{self._dir}/{path}"
-        normal = posixpath.normpath(joined) if ("." in joined or "//" in joined) else joined
+        # Every segment follows a "/" here, so "." and ".." segments show as "/.".
+        normal = posixpath.normpath(joined) if ("/." in joined or "//" in joined) else joined
         if (joined.endswith(("/", "/.", "/..")) or joined in (".", "..")) and not normal.endswith("/"):
             normal += "/"
         if normal.startswith("//"):
@@ -102,38 +115,33 @@ class LinkResolver:
 
 
 def _indent(text: str, width: int) -> str:
+    if "\n" not in text:
+        return text
     pad = " " * width
     return "\n".join(line if i == 0 or not line else pad + line for i, line in enumerate(text.split("\n")))
 
 
-def _clean_inline(text: str) -> str:
-    if "\n" not in text:
-        return text.strip()
-    return "\n".join(line.strip() for line in text.split("\n")).strip()
-
-
-def _collapse(raw: str) -> str:
-    words = raw.split()
-    if not words:
-        return " " if raw else ""
-    text = " ".join(words)
-    if raw[0].isspace():
-        text = " " + text
-    if raw[-1].isspace():
-        text += " "
-    return text
+def _squash(raw: str) -> str:
+    """Whitespace runs collapsed to one space, <br> markers turned into line breaks, stripped."""
+    if _BR not in raw:
+        return " ".join(raw.split())
+    return "\n".join(" ".join(part.split()) for part in raw.split(_BR)).strip()
 
 
 class _Renderer:
-    def __init__(self, resolve: LinkResolver, skip: frozenset[int]) -> None:
+    """One walk producing markdown (`markdown=True`) or plain text."""
+
+    def __init__(self, resolve: LinkResolver, skip: frozenset[int], markdown: bool) -> None:
         self._resolve = resolve
         self._skip = skip
-        self.md: list[str] = []
-        self.tx: list[str] = []
-        self.md_blocks: list[str] = []
-        self.tx_blocks: list[str] = []
+        self._md = markdown
+        self._buf: list[str] = []
+        """Inline content of the block being built."""
+        self._visible: list[str] = []
+        """Every visible piece of text in document order (never rewound)."""
+        self._blocks: list[str] = []
         self._inline_depth = 0
-        self._handlers: dict[str, Callable[[LexborNode, str], None]] = {
+        self._handlers: dict[str | None, Callable[[LexborNode, str], None]] = {
             "a": self._link,
             "br": self._br,
             "code": self._code,
@@ -145,6 +153,7 @@ class _Renderer:
             "table": self._table,
             "hr": self._rule,
             "img": self._image,
+            None: self._ignore,
         }
         for tag in _BLOCK:
             self._handlers[tag] = self._block
@@ -156,70 +165,77 @@ class _Renderer:
             self._handlers[tag] = self._ignore
 
     # -- buffers
-    def flush(self) -> None:
-        if self.md:
-            md = _clean_inline("".join(self.md))
-            tx = _clean_inline("".join(self.tx))
-            if md:
-                self.md_blocks.append(md)
-            if tx:
-                self.tx_blocks.append(tx)
-            self.md.clear()
-            self.tx.clear()
+    def _flush(self) -> None:
+        self._visible.append("\n\n")
+        if self._buf:
+            text = _squash("".join(self._buf))
+            self._buf.clear()
+            if text:
+                self._blocks.append(text)
 
-    def block(self, md: str, tx: str) -> None:
-        self.flush()
-        if md:
-            self.md_blocks.append(md)
-        if tx:
-            self.tx_blocks.append(tx)
+    def _add_block(self, text: str) -> None:
+        self._flush()
+        if text:
+            self._blocks.append(text)
 
-    def inline(self, node: LexborNode) -> tuple[str, str]:
-        """The node's content as one line (blocks inside are run together)."""
-        mark_md, mark_tx = len(self.md), len(self.tx)
+    def _inline(self, node: LexborNode) -> str:
+        """The node's content as one line (blocks and line breaks inside are run together)."""
+        # The common case, without a walk: one text node, maybe wrapped in plain elements (<span>).
+        child, handlers, skip = node.first_child, self._handlers, self._skip
+        while child is not None and child.next is None:
+            tag = child.tag
+            if tag == "-text":
+                text = child.text_content or ""
+                self._visible.append(text)
+                return " ".join(text.split())
+            if tag in handlers or (skip and child.mem_id in skip):
+                break
+            child = child.first_child
+        buf = self._buf
+        mark = len(buf)
         self._inline_depth += 1
         self.walk(node)
         self._inline_depth -= 1
-        md = _clean_inline("".join(self.md[mark_md:])).replace("\n", " ")
-        tx = _clean_inline("".join(self.tx[mark_tx:])).replace("\n", " ")
-        del self.md[mark_md:], self.tx[mark_tx:]
-        return md, tx
+        text = " ".join("".join(buf[mark:]).replace(_BR, " ").split())
+        del buf[mark:]
+        return text
 
-    def blocks(self, node: LexborNode) -> tuple[str, str]:
+    def _capture_blocks(self, node: LexborNode) -> str:
         """The node's content as blocks joined by blank lines."""
-        self.flush()
-        mark_md, mark_tx = len(self.md_blocks), len(self.tx_blocks)
+        self._flush()
+        mark = len(self._blocks)
         self.walk(node)
-        self.flush()
-        md = "\n\n".join(self.md_blocks[mark_md:])
-        tx = "\n\n".join(self.tx_blocks[mark_tx:])
-        del self.md_blocks[mark_md:], self.tx_blocks[mark_tx:]
-        return md, tx
+        self._flush()
+        text = "\n\n".join(self._blocks[mark:])
+        del self._blocks[mark:]
+        return text
 
     # -- walk
     def walk(self, node: LexborNode) -> None:
-        skip, handlers, md, tx = self._skip, self._handlers, self.md, self.tx
+        """Render the children of `node`."""
+        skip, handlers, append, visible = self._skip, self._handlers, self._buf.append, self._visible.append
         for child in node.iter(include_text=True):
-            tag = child.tag or ""
+            tag = child.tag
             if tag == "-text":
-                text = _collapse(child.text_content or "")
-                md.append(text)
-                tx.append(text)
-            elif tag[:1] == "-" or (skip and child.mem_id in skip):
+                text = child.text_content or ""
+                append(text)
+                visible(text)
                 continue
+            if skip and child.mem_id in skip:
+                continue
+            handler = handlers.get(tag)
+            if handler is None:
+                self.walk(child)
             else:
-                handler = handlers.get(tag)
-                if handler is None:
-                    self.walk(child)
-                else:
-                    handler(child, tag)
+                handler(child, tag or "")
 
-    def element(self, node: LexborNode, tag: str) -> None:
-        handler = self._handlers.get(tag)
+    def element(self, node: LexborNode) -> None:
+        """Render `node` itself (the content root)."""
+        handler = self._handlers.get(node.tag)
         if handler is None:
             self.walk(node)
         else:
-            handler(node, tag)
+            handler(node, node.tag or "")
 
     # -- handlers
     def _ignore(self, node: LexborNode, tag: str) -> None:
@@ -227,58 +243,63 @@ class _Renderer:
 
     def _block(self, node: LexborNode, tag: str) -> None:
         if self._inline_depth:
-            self.md.append(" ")
-            self.tx.append(" ")
+            self._buf.append(" ")
+            self._visible.append(" ")
             self.walk(node)
             return
-        self.flush()
+        self._flush()
         self.walk(node)
-        self.flush()
+        self._flush()
 
     def _link(self, node: LexborNode, tag: str) -> None:
-        md, tx = self.inline(node)
-        href = node.attrs.sget("href", "")
-        url = self._resolve(href) if href else ""
-        self.md.append(f"[{md}]({url})" if url and md else md)
-        self.tx.append(tx)
+        text = self._inline(node)
+        if self._md and text:
+            href = node.attrs.sget("href", "")
+            url = self._resolve(href) if href else ""
+            if url:
+                text = f"[{text}]({url})"
+        self._buf.append(text)
 
     def _heading(self, node: LexborNode, tag: str) -> None:
-        md, tx = self.inline(node)
-        if tx:
-            if self._inline_depth:
-                self.md.append(md)
-                self.tx.append(tx)
-            else:
-                self.block(_HEADINGS[tag] + md, tx)
+        text = self._inline(node)
+        if not text:
+            return
+        if self._inline_depth:
+            self._buf.append(text)
+        else:
+            self._add_block(_HEADINGS[tag] + text if self._md else text)
 
     def _emphasis(self, node: LexborNode, tag: str) -> None:
-        md, tx = self.inline(node)
-        mark = _EMPHASIS[tag]
-        self.md.append(f"{mark}{md}{mark}" if md else "")
-        self.tx.append(tx)
+        text = self._inline(node)
+        if self._md and text:
+            mark = _EMPHASIS[tag]
+            text = f"{mark}{text}{mark}"
+        self._buf.append(text)
 
     def _br(self, node: LexborNode, tag: str) -> None:
-        self.md.append("\n")
-        self.tx.append("\n")
+        self._buf.append(_BR)
+        self._visible.append("\n")
 
     def _code(self, node: LexborNode, tag: str) -> None:
-        md, tx = self.inline(node)
-        self.md.append(f"`{md}`" if md else "")
-        self.tx.append(tx)
+        text = self._inline(node)
+        self._buf.append(f"`{text}`" if self._md and text else text)
 
     def _pre(self, node: LexborNode, tag: str) -> None:
         raw = node.text(deep=True).strip("\n")
         if not raw.strip():
             return
+        self._visible.append(f"\n\n{raw}\n\n")
         if self._inline_depth:
-            self.md.append(raw)
-            self.tx.append(raw)
+            self._buf.append(raw)
+            return
+        if not self._md:
+            self._add_block(raw)
             return
         parent = node.parent
         classes = f"{node.attrs.sget('class', '')} {parent.attrs.sget('class', '') if parent is not None else ''}"
         match = _LANG.search(classes)
         fence = "````" if "```" in raw else "```"
-        self.block(f"{fence}{match.group(1) if match else ''}\n{raw}\n{fence}", raw)
+        self._add_block(f"{fence}{match.group(1) if match else ''}\n{raw}\n{fence}")
 
     def _list(self, node: LexborNode, tag: str) -> None:
         if self._inline_depth:
@@ -286,84 +307,89 @@ class _Renderer:
             return
         start = node.attrs.sget("start", "1")
         number = int(start) if start.isdigit() else 1
-        md_items: list[str] = []
-        tx_items: list[str] = []
+        items: list[str] = []
+        skip = self._skip
         for item in node.iter():
-            if item.tag != "li" or (self._skip and item.mem_id in self._skip):
+            if item.tag != "li" or (skip and item.mem_id in skip):
                 continue
-            md, tx = self.blocks(item)
             marker = f"{number}. " if tag == "ol" else "- "
             number += 1
-            md_items.append(marker + _indent(md, len(marker)))
-            tx_items.append(marker + _indent(tx, len(marker)))
-        self.block("\n".join(md_items), "\n".join(tx_items))
+            items.append(marker + _indent(self._capture_blocks(item), len(marker)))
+        self._add_block("\n".join(items))
 
     def _item(self, node: LexborNode, tag: str) -> None:
         if self._inline_depth:
             self.walk(node)
             return
-        md, tx = self.blocks(node)
-        self.block("- " + _indent(md, 2), "- " + _indent(tx, 2))
+        self._add_block("- " + _indent(self._capture_blocks(node), 2))
 
     def _quote(self, node: LexborNode, tag: str) -> None:
         if self._inline_depth:
             self.walk(node)
             return
-        md, tx = self.blocks(node)
-        self.block("\n".join("> " + line if line else ">" for line in md.split("\n")), tx)
+        text = self._capture_blocks(node)
+        if self._md:
+            text = "\n".join("> " + line if line else ">" for line in text.split("\n"))
+        self._add_block(text)
 
     def _table(self, node: LexborNode, tag: str) -> None:
         if self._inline_depth:
             self.walk(node)
             return
-        self.flush()
-        rows: list[tuple[list[str], list[str]]] = []
+        self._flush()
+        rows: list[list[str]] = []
         for tr in node.css("tr"):
-            md_cells, tx_cells = [], []
-            for cell in tr.iter():
-                if cell.tag in ("td", "th"):
-                    md, tx = self.inline(cell)
-                    md_cells.append(md.replace("|", "\\|"))
-                    tx_cells.append(tx)
-            if md_cells:
-                rows.append((md_cells, tx_cells))
+            cells = [self._cell(cell) for cell in tr.iter() if cell.tag in ("td", "th")]
+            if cells:
+                rows.append(cells)
         if not rows:
             return
-        width = max(len(r[0]) for r in rows)
-        md_lines = []
-        for index, (cells, _) in enumerate(rows):
-            padded = cells + [""] * (width - len(cells))
-            md_lines.append("| " + " | ".join(padded) + " |")
+        if not self._md:
+            self._add_block("\n".join(" | ".join(cells) for cells in rows))
+            return
+        width = max(len(cells) for cells in rows)
+        lines = []
+        for index, cells in enumerate(rows):
+            padded = [c.replace("|", "\\|") for c in cells] + [""] * (width - len(cells))
+            lines.append("| " + " | ".join(padded) + " |")
             if index == 0:
-                md_lines.append("|" + " --- |" * width)
-        self.block("\n".join(md_lines), "\n".join(" | ".join(tx) for _, tx in rows))
+                lines.append("|" + " --- |" * width)
+        self._add_block("\n".join(lines))
+
+    def _cell(self, node: LexborNode) -> str:
+        text = self._inline(node)
+        self._visible.append(" \n")
+        return text
 
     def _rule(self, node: LexborNode, tag: str) -> None:
         if not self._inline_depth:
-            self.block("---", "")
+            self._add_block("---" if self._md else "")
 
     def _image(self, node: LexborNode, tag: str) -> None:
         src = node.attrs.sget("src", "")
         if src and not src.startswith("data:"):
             alt = " ".join(node.attrs.sget("alt", "").split())
-            self.md.append(f"![{alt}]({self._resolve(src)})")
-            self.tx.append(alt)
+            self._buf.append(f"![{alt}]({self._resolve(src)})" if self._md else alt)
+            self._visible.append(f" {alt} ")
 
     def result(self) -> Rendered:
-        self.flush()
-        markdown = _BLANKS.sub("\n\n", "\n\n".join(self.md_blocks)).strip()
-        text = _BLANKS.sub("\n\n", "\n\n".join(self.tx_blocks)).strip()
-        return Rendered(markdown, text)
+        """The rendered document and its visible text."""
+        self._flush()
+        out = "\n\n".join(self._blocks)
+        if "\n\n\n" in out:
+            out = _BLANKS.sub("\n\n", out)
+        return Rendered(out.strip(), "".join(self._visible))
 
 
-def render(root: LexborNode, base_url: str, skip: frozenset[int] = frozenset()) -> Rendered:
-    """Markdown and plain text of `root`.
+def render(root: LexborNode, resolve: LinkResolver, *, markdown: bool, skip: frozenset[int] = frozenset()) -> Rendered:
+    """Markdown or plain text of `root`, and its visible text.
 
     Args:
         root: The content root (e.g. <main> or <body>).
-        base_url: For resolving relative links and images.
+        resolve: Makes links and image sources absolute (shared between renderings of one page).
+        markdown: Markdown when true, plain text (no markup) otherwise.
         skip: mem_ids of elements to leave out (hidden elements).
     """
-    renderer = _Renderer(LinkResolver(base_url), skip)
-    renderer.element(root, root.tag or "")
+    renderer = _Renderer(resolve, skip, markdown)
+    renderer.element(root)
     return renderer.result()

@@ -1,8 +1,10 @@
 """A fetched document as the model sees it: title, text, markdown, links, injection report.
 
-Layer: domain (selectolax). `Page` decodes the body (charset), parses HTML once
-with Lexbor and computes each view lazily, once. Hidden elements found by the
-injection scanner are left out of text, markdown and links but reported.
+Layer: domain (selectolax). `Page` parses HTML once with Lexbor (the body bytes
+themselves when they are UTF-8) and computes each view lazily, once: asking for
+the markdown does not build the text, extracting data builds neither, and the
+body is decoded to a string only when something needs it. Hidden elements found
+by the injection scanner are left out of text, markdown and links but reported.
 Non-HTML types (plain text, JSON, XML, CSV) are returned as text. `window`
 pages long documents like the reference fetch server (start_index, max_length,
 next_index).
@@ -16,15 +18,15 @@ from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from realtime.charset import DecodedText, decode_body
+from realtime.charset import DecodedText, declared_charset, decode_body
 from realtime.extraction import ExtractionResult, Schema, extract
-from realtime.injection import InjectionReport, InjectionScanner, scan_text
+from realtime.injection import InjectionReport, InjectionScanner, RawBody, comments_in, scan_text
 from realtime.markdown import LinkResolver, Rendered, render
 
-__all__ = ["HTML_TYPES", "Link", "Page", "PageView", "Window", "window"]
+__all__ = ["HTML_TYPES", "Link", "Page", "Window", "window"]
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-_WIDE_CHARSETS = frozenset({"utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"})
+_ASCII_PROBE = "<!-- <base> ignore -->"
 
 
 @dataclass(frozen=True)
@@ -33,16 +35,6 @@ class Link:
 
     url: str
     text: str
-
-
-@dataclass(frozen=True)
-class PageView:
-    """What a Fetch returns about a page (before paging)."""
-
-    title: str
-    text: str
-    markdown: str
-    injection: InjectionReport
 
 
 @dataclass(frozen=True)
@@ -68,8 +60,16 @@ def window(document: str, start_index: int, max_length: int) -> Window:
     return Window(document[start:end], start, end if end < total else 0, total)
 
 
+def _ascii_compatible(charset: str) -> bool:
+    """Whether ASCII markup reads the same in `charset` (byte-level scans are then sound)."""
+    try:
+        return _ASCII_PROBE.encode(charset) == _ASCII_PROBE.encode("ascii")
+    except (LookupError, UnicodeError):
+        return False
+
+
 class Page:
-    """One decoded document with lazily computed views.
+    """One document with lazily computed views.
 
     Args:
         body: Body bytes (Content-Encoding already undone).
@@ -91,9 +91,17 @@ class Page:
     @classmethod
     def from_html(cls, html: str, base_url: str, scanner: InjectionScanner) -> Page:
         """A page from HTML already in text form (Extract with inline html)."""
-        page = cls(b"", "text/html", "utf-8", base_url, scanner)
-        page.__dict__["source"] = DecodedText(html, "utf-8", "given")
-        return page
+        return cls(html.encode("utf-8", errors="replace"), "text/html", "utf-8", base_url, scanner)
+
+    @property
+    def size_bytes(self) -> int:
+        """Length of the body."""
+        return len(self._body)
+
+    @property
+    def parsed(self) -> bool:
+        """Whether the tree (or, for other types, the text) exists already."""
+        return "tree" in self.__dict__ if self.is_html else "source" in self.__dict__
 
     def prepare(self) -> None:
         """Decode and parse now (called on a worker thread: Lexbor parses without the GIL)."""
@@ -105,27 +113,42 @@ class Page:
         return self.media_type in HTML_TYPES
 
     @cached_property
+    def _declared(self) -> tuple[str, str] | None:
+        return declared_charset(self._body, self._header_charset)
+
+    @cached_property
     def source(self) -> DecodedText:
         """The decoded document."""
         return decode_body(self._body, self._header_charset)
 
     @property
     def charset(self) -> str:
-        """The charset the body was decoded with."""
-        return self.source.charset
+        """The charset the body is read with (decoding only when it has to be detected)."""
+        declared = self._declared
+        return declared[0] if declared is not None else self.source.charset
 
     @cached_property
     def tree(self) -> LexborHTMLParser:
         """The Lexbor tree (HTML only)."""
-        source = self.source
-        if self._body and source.charset == "utf-8" and source.source != "bom":
-            return LexborHTMLParser(self._body)  # Lexbor reads bytes as UTF-8: no re-encoding of the text
-        return LexborHTMLParser(source)
+        charset, how = self._declared or (self.source.charset, self.source.source)
+        if self._body and charset == "utf-8" and how != "bom":
+            return LexborHTMLParser(self._body)  # Lexbor reads bytes as UTF-8: nothing is decoded or copied
+        return LexborHTMLParser(self.source)
+
+    @cached_property
+    def raw(self) -> RawBody | None:
+        """The body and its lowered bytes when its encoding is ASCII-compatible (else None)."""
+        charset = self.charset
+        if not self._body or not _ascii_compatible(charset):
+            return None
+        return RawBody(self._body, self._body.lower(), charset)
 
     @cached_property
     def base_url(self) -> str:
         """Where relative URLs resolve: <base href> when given, else the page URL."""
-        if self.is_html and ("<base" in self.source or "<BASE" in self.source):
+        raw = self.raw
+        mentioned = b"<base" in raw.lowered if raw is not None else ("<base" in self.source or "<BASE" in self.source)
+        if self.is_html and mentioned:
             base = self.tree.css_first("base[href]")
             href = base.attributes.get("href") if base is not None else None
             if href:
@@ -133,9 +156,16 @@ class Page:
         return self._base_url
 
     @cached_property
+    def _resolver(self) -> LinkResolver:
+        return LinkResolver(self.base_url)
+
+    @cached_property
     def hidden(self) -> list[LexborNode]:
         """Elements a reader cannot see (HTML only)."""
-        return self._scanner.hidden_nodes(self.tree, self.source) if self.is_html else []
+        if not self.is_html:
+            return []
+        raw = self.raw
+        return self._scanner.hidden_nodes(self.tree, raw.lowered if raw is not None else self.source)
 
     @cached_property
     def hidden_ids(self) -> frozenset[int]:
@@ -164,47 +194,73 @@ class Page:
             root = articles[0] if len(articles) == 1 else tree.body
         return root
 
-    @cached_property
-    def rendered(self) -> Rendered:
-        """Markdown and text of the content, hidden elements left out."""
+    def _render(self, *, markdown: bool) -> str:
         if not self.is_html:
-            return Rendered(str(self.source), str(self.source))
+            return str(self.source)
         root = self._content_root()
-        if root is None:
-            return Rendered("", "")
-        return render(root, self.base_url, self.hidden_ids)
+        rendered = (
+            Rendered("", "") if root is None else render(root, self._resolver, markdown=markdown, skip=self.hidden_ids)
+        )
+        self.__dict__.setdefault("visible_text", rendered.visible)
+        return rendered.content
+
+    @cached_property
+    def markdown(self) -> str:
+        """Markdown of the content, hidden elements left out."""
+        return self._render(markdown=True)
+
+    @cached_property
+    def text(self) -> str:
+        """Plain text of the content, hidden elements left out."""
+        return self._render(markdown=False)
+
+    @cached_property
+    def visible_text(self) -> str:
+        """What a reader sees of the content, unformatted (a by-product of either rendering)."""
+        text = self.text  # a rendering stores its visible text first (see _render)
+        found = self.__dict__.get("visible_text")
+        return found if isinstance(found, str) else text
 
     @cached_property
     def injection(self) -> InjectionReport:
-        """Signs of prompt injection.
+        """Signs of prompt injection in everything a model may be shown of the page.
 
-        Scans the rendered text when it was computed (Fetch). Otherwise (Extract) it
-        scans the raw body when its encoding is ASCII-compatible, which avoids
-        building the text of the whole page, else the text of the body. Phrases
-        found in hidden elements are reported once, as hidden.
+        Hidden elements (from the tree) and comments are scanned, then the raw body
+        (when its encoding is ASCII-compatible: only the spans around trigger words
+        are decoded, stripped of tags and matched; this covers the title,
+        attributes such as alt text, and everything outside the content root) and
+        the visible text of the rendering (where entities are decoded and words split
+        by tags are whole again). Uses the rendering already made when there is one.
+        Phrases are reported once; those found in hidden elements, as hidden.
         """
         if not self.is_html:
             return self._scanner.report(scan_text(str(self.source)))
-        source = str(self.source)
-        if "rendered" in self.__dict__:
-            return self._scanner.assess(source, self.hidden, self.rendered.text)
-        if self._body and self.source.charset not in _WIDE_CHARSETS:
-            return self._scanner.assess(source, self.hidden, None, (self._body, self.source.charset))
+        raw = self.raw
+        comments = comments_in(raw if raw is not None else str(self.source))
+        return self._scanner.assess(self.hidden, comments, raw=raw, text=self.visible_text)
+
+    @cached_property
+    def body_injection(self) -> InjectionReport:
+        """Signs of prompt injection found without rendering the page (Extract, raw Fetch).
+
+        Like `injection`, but the visible content is scanned in the raw body only
+        (or, for encodings that are not ASCII-compatible, in the text of <body>).
+        """
+        if not self.is_html:
+            return self._scanner.report(scan_text(str(self.source)))
+        raw = self.raw
+        if raw is not None:
+            return self._scanner.assess(self.hidden, comments_in(raw), raw=raw)
         body = self.tree.body
         text = body.text(deep=True, separator=" ") if body is not None else ""
-        return self._scanner.assess(source, self.hidden, text)
-
-    def view(self) -> PageView:
-        """Title, text, markdown and injection report."""
-        rendered = self.rendered
-        return PageView(self.title, rendered.text, rendered.markdown, self.injection)
+        return self._scanner.assess(self.hidden, comments_in(str(self.source)), text=text)
 
     def links(self, limit: int) -> list[Link]:
         """Up to `limit` distinct absolute http(s) links outside hidden elements."""
         if not self.is_html or limit <= 0:
             return []
         hidden = self.hidden_ids
-        resolve = LinkResolver(self.base_url)
+        resolve = self._resolver
         seen: set[str] = set()
         out: list[Link] = []
         for node in self.tree.css("a[href]"):

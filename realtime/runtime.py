@@ -73,7 +73,12 @@ class RealtimeRuntime:
         )
         self.scanner = InjectionScanner(settings.content.injection_threshold, settings.content.max_findings)
         self.retriever = Retriever(
-            self.fetcher, VolatilityPolicy(settings.volatility), self.scanner, settings.extraction, self.clock
+            self.fetcher,
+            VolatilityPolicy(settings.volatility),
+            self.scanner,
+            settings.extraction,
+            self.clock,
+            inline_parse_max_bytes=settings.content.inline_parse_max_bytes,
         )
         self._parse_pool: ThreadPoolExecutor | None = None
         self.store = SqliteSourceStore(settings.data_dir / "realtime" / "sources.db")

@@ -12,6 +12,7 @@ form only.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -21,7 +22,9 @@ __all__ = ["MAX_URL_CHARS", "Target", "parse_ipv4_host", "parse_url"]
 
 MAX_URL_CHARS = 8192
 _SCHEMES = {"http": 80, "https": 443}
-_FORBIDDEN_HOST_CHARS = frozenset(" \t\r\n#%/:<>?@[\\]^|\x00")
+# Characters a host may not contain: the WHATWG forbidden host code points and every control or space.
+_FORBIDDEN_HOST_CHAR = re.compile(r"[\x00-\x20#%/:<>?@\[\\\]^|]")
+_CONTROL_CHAR = re.compile(r"[\x00-\x1f\x7f]")
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -127,7 +130,7 @@ def _normalise_host(url: str, raw: str) -> tuple[str, IPAddress | None]:
         host = host.encode("idna").decode("ascii").lower() if not host.isascii() else host.lower()
     except UnicodeError:
         raise _bad(url, "host is not a valid internationalised name", "BAD_HOST") from None
-    if any(c in _FORBIDDEN_HOST_CHARS or ord(c) < 0x21 for c in host):
+    if _FORBIDDEN_HOST_CHAR.search(host):
         raise _bad(url, "host contains forbidden characters", "BAD_HOST")
     try:
         ip4 = parse_ipv4_host(host)
@@ -159,7 +162,7 @@ def parse_url(url: str) -> Target:
         raise _bad(url, "URL is empty", "EMPTY_URL")
     if len(text) > MAX_URL_CHARS:
         raise _bad(url, f"URL is longer than {MAX_URL_CHARS} characters", "URL_TOO_LONG")
-    if any(ord(c) < 0x20 or c == "\x7f" for c in text):
+    if _CONTROL_CHAR.search(text):
         raise _bad(url, "URL contains control characters", "BAD_URL")
     try:
         parts = urlsplit(text)

@@ -192,8 +192,10 @@ class WatchService:
         return done
 
     async def _capture(self, source: Source) -> Snapshot:
-        retrieved = await self._retriever.retrieve(source.url, volatility=source.volatility, bypass_cache=True)
-        view = self._retriever.view(retrieved)
+        retriever = self._retriever
+        retrieved = await retriever.retrieve(source.url, volatility=source.volatility, bypass_cache=True)
+        await retriever.prepare(retrieved, "title", "text", "injection")
+        full_text = retriever.text(retrieved)
         data = None
         completeness = 0.0
         if source.schema is not None:
@@ -201,9 +203,9 @@ class WatchService:
             schema = validate_schema(source.schema.get("name", ""), spec, self._limits)
             result = self._retriever.extract(retrieved.page, schema)
             data, completeness = result.data, result.completeness
-        text = view.text[: self._settings.max_snapshot_text_chars]
+        text = full_text[: self._settings.max_snapshot_text_chars]
         digest = hashlib.sha256()
-        digest.update(view.text.encode("utf-8", errors="replace"))
+        digest.update(full_text.encode("utf-8", errors="replace"))
         digest.update(json.dumps(data, sort_keys=True, default=str).encode())
         sha = digest.hexdigest()
         previous = await self._store.latest_snapshot(source.tenant, source.source_id)
@@ -214,13 +216,13 @@ class WatchService:
             version=(previous.version + 1) if previous else 1,
             fetched_at=retrieved.outcome.fetched_at,
             status_code=retrieved.outcome.status,
-            title=view.title,
+            title=retriever.title(retrieved),
             text=text,
             data=data,
             completeness=completeness,
             content_sha256=sha,
             changed=previous is None or previous.content_sha256 != sha,
-            injection=view.injection,
+            injection=retriever.injection(retrieved),
         )
 
     async def list(self, tenant: str, page_size: int, page_token: str) -> tuple[list[Source], str]:
