@@ -68,15 +68,27 @@ class PolicyInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, keys: ApiKeyStore, limiter: TenantLimiter) -> None:
         self._keys = keys
         self._limiter = limiter
+        # Wrapped handlers by method: the servicer's handlers never change, so each is wrapped once.
+        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
         method: str = handler_call_details.method
-        if handler is None or method.startswith(_EXEMPT_PREFIXES):
+        wrapped = self._wrapped.get(method)
+        if wrapped is not None:
+            return wrapped
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return handler
+        wrapped = self._wrap(handler, method)
+        self._wrapped[method] = wrapped
+        return wrapped
+
+    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        if method.startswith(_EXEMPT_PREFIXES):
             return handler
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
@@ -94,23 +106,16 @@ class PolicyInterceptor(grpc.aio.ServerInterceptor):
 
     def _admit(self, context: grpc.aio.ServicerContext, method: str) -> tuple[RequestContext, TenantPermit]:
         md = {m.key: m.value for m in context.invocation_metadata() or () if isinstance(m.value, str)}
+        principal = self._keys.authenticate(md.get(API_KEY_HEADER), md.get(TENANT_HEADER))
         remaining = context.time_remaining()
         ctx = RequestContext(
             request_id=md.get(REQUEST_ID_HEADER) or request_context.new_id(),
             trace_id=_trace_id(md),
+            principal=principal,
             deadline=None if remaining is None else time.monotonic() + remaining,
             method=method,
         )
-        with request_context.use(ctx):
-            principal = self._keys.authenticate(md.get(API_KEY_HEADER), md.get(TENANT_HEADER))
-            ctx = RequestContext(
-                request_id=ctx.request_id,
-                trace_id=ctx.trace_id,
-                principal=principal,
-                deadline=ctx.deadline,
-                method=method,
-            )
-            return ctx, self._limiter.acquire(principal.tenant)
+        return ctx, self._limiter.acquire(principal.tenant)
 
     async def _fail(self, context: grpc.aio.ServicerContext, exc: BaseException, ctx: RequestContext | None) -> None:
         if isinstance(exc, AgentplaneError):
