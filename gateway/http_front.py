@@ -23,6 +23,7 @@ import secrets
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 
+import orjson
 from aiohttp import web
 from aiohttp.web_request import BaseRequest
 
@@ -213,7 +214,7 @@ class HttpFront:
     async def _json(request: BaseRequest) -> object:
         raw = await request.read()
         try:
-            return json.loads(raw)
+            return orjson.loads(raw)
         except ValueError:
             raise InvalidArgumentError(
                 "the body is not valid JSON", reason="INVALID_JSON", violations=[FieldViolation("body", "not JSON")]

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import array
 import base64
-import json
 import sys
 from typing import Any
+
+import orjson
 
 from agentplane.errors import FieldViolation, InvalidArgumentError
 from gateway.models import ChatRequest, Completion, Message, TokenLogprob, ToolCall, ToolSpec
@@ -364,4 +365,4 @@ def embeddings_to_response(model: str, vectors: list[list[float]], input_tokens:
         "model": model,
         "usage": {"prompt_tokens": input_tokens, "total_tokens": input_tokens},
     }
-    return json.dumps(doc, separators=(",", ":")).encode()
+    return orjson.dumps(doc)

@@ -15,6 +15,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import aiohttp
+import orjson
 from yarl import URL
 
 from gateway.adapters.transport import json_body, new_session, sse_lines, upstream_error
@@ -145,7 +146,7 @@ class OpenAIProvider:
             max_tokens_field=dep.max_tokens_field,
             stream_usage=dep.stream_usage,
         )
-        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        return orjson.dumps(body)
 
     async def complete(self, deployment: Deployment, request: ChatRequest, timeout_s: float) -> Completion:
         """One non-streaming chat completion.
@@ -195,7 +196,7 @@ class OpenAIProvider:
                     if data == b"[DONE]":
                         done = True
                         break
-                    piece = state.feed(json.loads(data))
+                    piece = state.feed(orjson.loads(data))
                     if piece is not None:
                         yield piece
         except UpstreamError:

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import orjson
 
 from gateway.config import ProviderPoolSettings
 from gateway.upstream import FailureKind, UpstreamError
@@ -139,7 +140,7 @@ async def json_body(resp: aiohttp.ClientResponse, max_bytes: int) -> Any:
         raw = await _read_capped(resp, max_bytes)
     if resp.status >= 400:
         raise failure_for_status(resp.status, raw, resp.headers)
-    return json.loads(raw)
+    return orjson.loads(raw)
 
 
 async def _read_capped(resp: aiohttp.ClientResponse, max_bytes: int) -> bytes:
