@@ -82,6 +82,7 @@ def submission_from_proto(req: controller_pb2.SubmitTaskRequest) -> Submission:
         urls=tuple(req.urls),
         schema=schema,
         metadata=dict(req.metadata),
+        no_wait=req.no_wait,
     )
 
 

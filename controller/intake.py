@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -54,6 +54,7 @@ class Submission:
     urls: tuple[str, ...] = ()
     schema: dict[str, Any] | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    no_wait: bool = False
 
 
 def _fingerprint(sub: Submission) -> str:
@@ -111,30 +112,12 @@ class Intake:
         assert last.clarification is not None
         reply = sub.text.strip().strip(".!'\"").lower()
         if reply in last.clarification.options:
-            merged = Submission(
-                last.text,
-                reply,
-                sub.session_id,
-                sub.idempotency_key,
-                last.sensitivity,
-                last.request.urls,
-                last.request.schema,
-                sub.metadata,
-            )
-            return merged, last.task_id
+            return replace(sub, text=last.text, task_type=reply, sensitivity=last.sensitivity,
+                           urls=last.request.urls, schema=last.request.schema), last.task_id  # fmt: skip
         urls = tuple(find_urls(sub.text)) or sub.urls
         if urls and not last.clarification.options:
-            merged = Submission(
-                last.text,
-                last.task_type,
-                sub.session_id,
-                sub.idempotency_key,
-                last.sensitivity,
-                urls,
-                last.request.schema,
-                sub.metadata,
-            )
-            return merged, last.task_id
+            return replace(sub, text=last.text, task_type=last.task_type, sensitivity=last.sensitivity,
+                           urls=urls, schema=last.request.schema), last.task_id  # fmt: skip
         return sub, ""
 
     def _stored_text(self, sub: Submission, tenant: str) -> tuple[str, bool, str]:
@@ -198,7 +181,7 @@ class Intake:
                 "clarifies": clarifies,
             },
         )
-        self._runner.reserve(request_context.remaining_s())
+        self._runner.reserve(None if sub.no_wait else request_context.remaining_s())
         try:
             stored, created = await self._recorder.create(
                 task, stored_text=stored_text, message="task received", audit=[audit]

@@ -81,7 +81,7 @@ class TaskControllerService(controller_pb2_grpc.TaskControllerServicer):
     ) -> controller_pb2.Task:
         principal = _principal()
         task, _ = await self._intake.submit(submission_from_proto(request), principal)
-        if not task.state.settled:
+        if not task.state.settled and not request.no_wait:
             left = context.time_remaining()
             wait = None if left is None else max(0.0, left - _RESPONSE_MARGIN_S)
             task = await self._intake.wait_settled(principal.tenant, task.task_id, wait) or task

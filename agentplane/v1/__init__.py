@@ -1,4 +1,4 @@
 """Generated protobuf and gRPC stubs for agentplane.v1. Do not edit.
 
-Regenerate with `make gen` (scripts/gen_protos.py); inputs sha256 8cde24cb87608760ab1e52465fa4d5b3d7ce889f05ed51d2d1487a0beb2a6db8.
+Regenerate with `make gen` (scripts/gen_protos.py); inputs sha256 a35e3083d68951aaa2feb5ca5ee4ee5fc3da1760f50fec62fb14c44ad11a786a.
 """

@@ -258,6 +258,7 @@ class SubmitTaskRequest(_message.Message):
     URLS_FIELD_NUMBER: _builtins.int
     SCHEMA_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    NO_WAIT_FIELD_NUMBER: _builtins.int
     text: _builtins.str
     task_type: _builtins.str
     """Optional hint: "classify", "general", "realtime", "realtime_answer", or a
@@ -268,6 +269,11 @@ class SubmitTaskRequest(_message.Message):
     idempotency_key: _builtins.str
     """Resubmitting with the same key returns the same task."""
     sensitivity: _common_pb2.Sensitivity.ValueType
+    no_wait: _builtins.bool
+    """Acknowledge as soon as the task is persisted (state RECEIVED) instead of
+    waiting for its outcome; follow it with GetTask or StreamTask. The queue-wait
+    admission check does not apply (the caller is not waiting).
+    """
     @_builtins.property
     def urls(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """URLs to consult; URLs found in text are used too."""
@@ -289,10 +295,11 @@ class SubmitTaskRequest(_message.Message):
         urls: _abc.Iterable[_builtins.str] | None = ...,
         schema: _realtime_pb2.ExtractionSchema | None = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        no_wait: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["schema", b"schema"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["idempotency_key", b"idempotency_key", "metadata", b"metadata", "schema", b"schema", "sensitivity", b"sensitivity", "session_id", b"session_id", "task_type", b"task_type", "text", b"text", "urls", b"urls"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["idempotency_key", b"idempotency_key", "metadata", b"metadata", "no_wait", b"no_wait", "schema", b"schema", "sensitivity", b"sensitivity", "session_id", b"session_id", "task_type", b"task_type", "text", b"text", "urls", b"urls"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -328,3 +328,12 @@ async def test_audit_trail_verifies_and_detects_tampering(platform):
                 db.execute("UPDATE audit_events SET details_json=? WHERE tenant='globex' AND sequence=2", (original,))
             db.close()
         assert (await unary(stub.VerifyAuditTrail, C.VerifyAuditTrailRequest())).valid
+
+
+async def test_no_wait_acknowledges_once_persisted_and_the_task_can_be_followed(platform):
+    async with controller(platform) as stub:
+        task = await unary(stub.SubmitTask, C.SubmitTaskRequest(text=ARTICLE, task_type="classify", no_wait=True))
+        assert task.state in (C.TASK_STATE_RECEIVED, C.TASK_STATE_RUNNING, C.TASK_STATE_COMPLETED)
+        events = [e async for e in stream(stub.StreamTask, C.StreamTaskRequest(task_id=task.task_id), timeout_s=60)]
+    assert events[0].type == C.TASK_EVENT_TYPE_RECEIVED
+    assert events[-1].type == C.TASK_EVENT_TYPE_COMPLETED and events[-1].task.result.answer == "Topic: business"
