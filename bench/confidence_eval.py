@@ -108,7 +108,7 @@ async def _run(address: str, key: str, examples: list[dict[str, Any]], concurren
                         **ex,
                         "state": task.state,
                         "score": task.result.confidence.score,
-                        "predicted": task.result.data.get("label", ""),
+                        "predicted": task.result.data["label"] if "label" in task.result.data else "",
                     }
                 )
 

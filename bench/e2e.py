@@ -6,8 +6,11 @@ four services, the fast fake LLM as upstream, a local page site) and measures, i
 1. the encoder's raw ceiling: ONNX Runtime in-process on the same texts at batch 64;
 2. per route (domain, LLM, real-time): tasks/s and p50/p99 at fixed concurrency, and the
    controller's own overhead per task (client latency minus the time spent in steps);
-3. N tasks in flight at once (SubmitTask calls held open): outcomes, lost tasks, and the
-   peak RSS of every process;
+3. N tasks in flight at once: submitted with `no_wait` (acknowledged once persisted) as fast
+   as 256 concurrent submitters go, then followed to their outcomes: in flight right after
+   submission, lost tasks, and the peak RSS of every process (a grpc.aio server here cancels
+   open calls beyond ~2,700 at once, before any handler runs, so clients with more tasks in
+   flight than that submit with no_wait and follow);
 4. beyond saturation: open-loop arrivals at a multiple of the domain route's throughput
    with a short deadline: accepted and settled in time, refused with RESOURCE_EXHAUSTED,
    returned unsettled at the deadline (then followed until they settle), timed out, lost.
@@ -191,15 +194,20 @@ async def follow(client: Client, task_ids: list[str]) -> dict[str, int]:
     finals: dict[str, int] = {}
     pending = list(task_ids)
     deadline = time.monotonic() + 600
+    sem = asyncio.Semaphore(64)
     while pending and time.monotonic() < deadline:
-        still = []
-        for task_id in pending:
-            task = await client.get(task_id)
+        still: list[str] = []
+
+        async def check(task_id: str) -> None:
+            async with sem:
+                task = await client.get(task_id)
             if task.state in SETTLED:
                 name = C.TaskState.Name(task.state).removeprefix("TASK_STATE_")
                 finals[name] = finals.get(name, 0) + 1
             else:
                 still.append(task_id)
+
+        await asyncio.gather(*(check(t) for t in pending))
         pending = still
         if pending:
             await asyncio.sleep(1.0)  # polling the tasks' progress
@@ -207,27 +215,54 @@ async def follow(client: Client, task_ids: list[str]) -> dict[str, int]:
     return finals
 
 
-async def inflight_run(client: Client, pages: str, n: int) -> dict[str, Any]:
+async def inflight_run(client: Client, pages: str, n: int, submitters: int = 256) -> dict[str, Any]:
+    """Submit `n` tasks with no_wait (acknowledged once persisted), then follow every one to its outcome."""
     mix, rng = TaskMix(realtime_base_url=pages), random.Random(11)
-    started = time.perf_counter()
-    results = await asyncio.gather(*(client.submit(_request(mix.sample(rng).kind, rng, pages), 600) for _ in range(n)))
-    seconds = time.perf_counter() - started
+    requests = [_request(mix.sample(rng).kind, rng, pages) for _ in range(n)]
+    for r in requests:
+        r.no_wait = True
+    accepted: list[str] = []
     codes: dict[str, int] = {}
-    unsettled = []
-    for task, code, _ in results:
-        state = C.TaskState.Name(task.state).removeprefix("TASK_STATE_") if task is not None else code
-        codes[state] = codes.get(state, 0) + 1
-        if task is not None and task.state not in SETTLED:
-            unsettled.append(task.task_id)
-    followed = await follow(client, unsettled) if unsettled else {}
-    lost = followed.get("never_settled", 0)
+    queue = list(reversed(requests))
+
+    async def submitter() -> None:
+        while queue:
+            task, code, _ = await client.submit(queue.pop(), 60)
+            codes[code] = codes.get(code, 0) + 1
+            if task is not None:
+                accepted.append(task.task_id)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(submitter() for _ in range(submitters)))
+    submit_s = time.perf_counter() - started
+    first_round = await _states(client, accepted)
+    in_flight = sum(n for state, n in first_round.items() if state in ("RECEIVED", "RUNNING"))
+    finals = await follow(client, accepted)
+    drained_s = time.perf_counter() - started
     return {
-        "tasks": n,
-        "seconds": round(seconds, 1),
-        "tasks_per_s": round(n / seconds, 1),
-        "outcomes": codes,
-        "lost": lost,
+        "submitted": n,
+        "submit_seconds": round(submit_s, 1),
+        "acks": codes,
+        "in_flight_after_submission": in_flight,
+        "drained_seconds": round(drained_s, 1),
+        "tasks_per_s": round(len(accepted) / drained_s, 1),
+        "outcomes": finals,
+        # refused submissions are not lost (the client was told); lost = accepted, never settled
+        "lost": finals.get("never_settled", 0),
     }
+
+
+async def _states(client: Client, task_ids: list[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    sem = asyncio.Semaphore(64)
+
+    async def one(task_id: str) -> None:
+        async with sem:
+            state = C.TaskState.Name((await client.get(task_id)).state).removeprefix("TASK_STATE_")
+        counts[state] = counts.get(state, 0) + 1
+
+    await asyncio.gather(*(one(t) for t in task_ids))
+    return counts
 
 
 async def overload_run(client: Client, pages: str, rate: float, seconds: float, deadline_s: float) -> dict[str, Any]:
@@ -307,7 +342,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--route-tasks", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--inflight", type=int, default=10_000)
+    parser.add_argument("--inflight", type=int, default=12_000)
     parser.add_argument("--overload-factor", type=float, default=2.0)
     parser.add_argument("--overload-s", type=float, default=15.0)
     parser.add_argument("--overload-deadline-s", type=float, default=3.0)
