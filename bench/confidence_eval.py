@@ -36,6 +36,11 @@ ANSWERED = controller_pb2.TASK_STATE_COMPLETED
 ESCALATED = (controller_pb2.TASK_STATE_NEEDS_REVIEW, controller_pb2.TASK_STATE_NEEDS_CLARIFICATION)
 
 
+def _label(task: controller_pb2.Task) -> str:
+    field = task.result.data.fields.get("label")
+    return field.string_value if field is not None else ""
+
+
 def _ece(scores: list[float], correct: list[bool], bins: int = 15) -> float:
     total, n = 0.0, len(scores)
     for b in range(bins):
@@ -108,7 +113,7 @@ async def _run(address: str, key: str, examples: list[dict[str, Any]], concurren
                         **ex,
                         "state": task.state,
                         "score": task.result.confidence.score,
-                        "predicted": task.result.data["label"] if "label" in task.result.data else "",
+                        "predicted": _label(task),
                     }
                 )
 

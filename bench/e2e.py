@@ -196,19 +196,18 @@ async def follow(client: Client, task_ids: list[str]) -> dict[str, int]:
     deadline = time.monotonic() + 600
     sem = asyncio.Semaphore(64)
     while pending and time.monotonic() < deadline:
-        still: list[str] = []
 
-        async def check(task_id: str) -> None:
+        async def check(task_id: str) -> str | None:
+            """The task's id while it is still unsettled, else None (its outcome counted)."""
             async with sem:
                 task = await client.get(task_id)
-            if task.state in SETTLED:
-                name = C.TaskState.Name(task.state).removeprefix("TASK_STATE_")
-                finals[name] = finals.get(name, 0) + 1
-            else:
-                still.append(task_id)
+            if task.state not in SETTLED:
+                return task_id
+            name = C.TaskState.Name(task.state).removeprefix("TASK_STATE_")
+            finals[name] = finals.get(name, 0) + 1
+            return None
 
-        await asyncio.gather(*(check(t) for t in pending))
-        pending = still
+        pending = [t for t in await asyncio.gather(*(check(t) for t in pending)) if t is not None]
         if pending:
             await asyncio.sleep(1.0)  # polling the tasks' progress
     finals["never_settled"] = len(pending)
