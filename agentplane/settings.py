@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -116,9 +117,9 @@ class RetrySettings(FrozenModel):
             max_retry_after_s=self.max_retry_after_s,
         )
 
-    def budget(self) -> RetryBudget:
+    def budget(self, clock: Callable[[], float] = time.monotonic) -> RetryBudget:
         """A new RetryBudget with these settings (one per process and downstream)."""
-        return RetryBudget(self.budget_ratio, self.budget_min_per_s)
+        return RetryBudget(self.budget_ratio, self.budget_min_per_s, clock=clock)
 
 
 class CircuitBreakerSettings(FrozenModel):

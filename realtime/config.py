@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from agentplane.settings import FrozenModel, ServiceSettings
+from agentplane.settings import FrozenModel, RetrySettings, ServiceSettings
 
 __all__ = [
     "CacheSettings",
@@ -109,16 +109,9 @@ class FetchSettings(FrozenModel):
     """Redirects followed at most; each hop is checked again by the SSRF guard and robots.txt."""
     allowed_content_types: tuple[str, ...] = _DEFAULT_CONTENT_TYPES
     """Media types accepted; others fail with FAILED_PRECONDITION before the body is read."""
-    max_attempts: int = Field(3, ge=1, le=10)
-    """Attempts per request on transient errors (connect errors, 429, 502, 503, 504)."""
-    retry_base_delay_s: float = Field(0.2, ge=0)
-    """Upper bound of the first retry back-off (full jitter)."""
-    retry_max_delay_s: float = Field(5.0, ge=0)
-    """Cap on one retry back-off."""
-    max_retry_after_s: float = Field(30.0, ge=0)
-    """A Retry-After longer than this is not waited for: the caller gets UNAVAILABLE with the delay."""
-    retry_budget_ratio: float = Field(0.2, ge=0)
-    """Retries allowed per request, across the service (retry budget)."""
+    retry: RetrySettings = RetrySettings(base_delay_s=0.2, max_delay_s=5.0, max_retry_after_s=30.0)
+    """Retries on transient errors (connect errors, 429, 502, 503, 504): attempts, full-jitter back-off,
+    the longest Retry-After waited for (longer: the caller gets UNAVAILABLE with the delay), retry budget."""
     max_connections: int = Field(256, gt=0)
     """Open connections of the shared session at most."""
     dns_cache_ttl_s: int = Field(10, ge=0)

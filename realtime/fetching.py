@@ -23,7 +23,7 @@ from agentplane.errors import (
     InvalidArgumentError,
     UnavailableError,
 )
-from agentplane.resilience import RetryBudget, RetryPolicy, retry_call
+from agentplane.resilience import retry_call
 from realtime.cache import CachedResponse, ResponseCache, freshness_ttl_s
 from realtime.clock import Clock
 from realtime.config import FetchSettings
@@ -117,13 +117,8 @@ class Fetcher:
         self._gates = gates
         self._cache = cache
         self._clock = clock
-        self._retry = RetryPolicy(
-            max_attempts=settings.max_attempts,
-            base_delay_s=settings.retry_base_delay_s,
-            max_delay_s=settings.retry_max_delay_s,
-            max_retry_after_s=settings.max_retry_after_s,
-        )
-        self._budget = RetryBudget(ratio=settings.retry_budget_ratio, clock=clock.monotonic)
+        self._retry = settings.retry.policy()
+        self._budget = settings.retry.budget(clock=clock.monotonic)
         self._page_limits = BodyLimits(
             settings.max_body_bytes,
             settings.max_decompressed_bytes,
@@ -299,7 +294,7 @@ class Fetcher:
             )
         except AgentplaneError as exc:
             if _transient(exc) and exc.retry_after_s is None:
-                exc.retry_after_s = self._settings.retry_max_delay_s
+                exc.retry_after_s = self._settings.retry.max_delay_s
             raise
 
     def _from_entry(self, url: str, entry: CachedResponse, *, revalidated: bool) -> FetchOutcome:

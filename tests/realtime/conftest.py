@@ -137,7 +137,7 @@ def realtime_settings(tmp_path: Path, site: TestSite | None = None, **overrides:
     """Test settings: the site's exact port allowed through the SSRF guard, no politeness delay."""
     base: dict[str, Any] = {
         "politeness": {"default": {"max_concurrent": 2, "min_delay_s": 0.0}},
-        "fetch": {"timeout_s": 10.0, "retry_base_delay_s": 0.01, "retry_max_delay_s": 0.05},
+        "fetch": {"timeout_s": 10.0, "retry": {"base_delay_s": 0.01, "max_delay_s": 0.05}},
         "watch": {"enabled": False, "jitter": 0.0},
     }
     if site is not None:

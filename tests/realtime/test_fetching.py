@@ -59,7 +59,7 @@ async def test_robots_specific_to_our_token_and_crawl_delay(runtime_factory, sit
 
 async def test_robots_server_error_disallows_everything(runtime_factory, site: TestSite) -> None:
     site.state.robots_status = 500
-    rt = await runtime_factory(fetch={"max_attempts": 1})
+    rt = await runtime_factory(fetch={"retry": {"max_attempts": 1}})
     with pytest.raises(PermissionDeniedError) as caught:
         await rt.retriever.retrieve(site.url("/page/product.html"))
     assert "unreachable" in caught.value.message
@@ -206,7 +206,7 @@ async def test_client_errors_are_returned_not_raised(runtime_factory, site: Test
 
 
 async def test_unreachable_upstream_is_unavailable(runtime_factory, site: TestSite) -> None:
-    rt = await runtime_factory(ssrf={"allow": ["127.0.0.1/32"]}, fetch={"max_attempts": 2})
+    rt = await runtime_factory(ssrf={"allow": ["127.0.0.1/32"]}, fetch={"retry": {"max_attempts": 2}})
     with pytest.raises(UnavailableError) as caught:
         await rt.retriever.retrieve("http://127.0.0.1:9/")  # discard port: nothing listens
     assert caught.value.reason == "CONNECT_FAILED"

@@ -65,7 +65,7 @@ async def test_the_background_loop_refreshes_when_the_clock_says_so(
 
 
 async def test_failures_are_recorded_with_back_off(runtime_factory, site: TestSite, clock: FakeClock) -> None:
-    rt = await runtime_factory(fetch={"max_attempts": 1})
+    rt = await runtime_factory(fetch={"retry": {"max_attempts": 1}})
     source = await rt.watch.watch("acme", url=site.url("/flaky"), source_id="flaky", refresh_interval_s=3600)
     # The first attempt got a 503: a transient failure is recorded, the source is kept.
     assert source.consecutive_failures == 1 and "503" in source.last_error
