@@ -4,8 +4,9 @@ Starts the whole platform with `agentplane up` (tests/support/platform.py: Trito
 four services, the fast fake LLM as upstream, a local page site) and measures, in one run:
 
 1. the encoder's raw ceiling: ONNX Runtime in-process on the same texts at batch 64;
-2. per route (domain, LLM, real-time): tasks/s and p50/p99 at fixed concurrency, and the
-   controller's own overhead per task (client latency minus the time spent in steps);
+2. per route (domain, LLM, real-time): the controller's own overhead per task (client
+   latency minus the time spent in steps) unloaded, at concurrency 1; then tasks/s and
+   p50/p99 at fixed concurrency, where the overhead also counts queueing in the controller;
 3. N tasks in flight at once: submitted with `no_wait` (acknowledged once persisted) as fast
    as 256 concurrent submitters go, then followed to their outcomes: in flight right after
    submission, lost tasks, and the peak RSS of every process (a grpc.aio server here cancels
@@ -15,7 +16,7 @@ four services, the fast fake LLM as upstream, a local page site) and measures, i
    with a short deadline: accepted and settled in time, refused with RESOURCE_EXHAUSTED,
    returned unsettled at the deadline (then followed until they settle), timed out, lost.
 
-    .venv/bin/python bench/e2e.py [--route-tasks 400] [--concurrency 32] [--inflight 10000]
+    .venv/bin/python bench/e2e.py [--route-tasks 400] [--concurrency 32] [--unloaded-tasks 50] [--inflight 12000]
 
 Prints one JSON object.
 """
@@ -317,6 +318,12 @@ async def measure(platform: Platform, args: argparse.Namespace) -> dict[str, Any
     client = Client(platform)
     try:
         await route_run(client, "domain", platform.pages_url, 64, 8)  # warm-up
+        # Unloaded (concurrency 1): the controller's intrinsic overhead per task, without queueing.
+        unloaded = {
+            kind: await route_run(client, kind, platform.pages_url, args.unloaded_tasks, 1)
+            for kind in ("domain", "llm", "realtime")
+            if args.unloaded_tasks
+        }
         routes = {
             kind: await route_run(client, kind, platform.pages_url, args.route_tasks, args.concurrency)
             for kind in ("domain", "llm", "realtime")
@@ -334,13 +341,14 @@ async def measure(platform: Platform, args: argparse.Namespace) -> dict[str, Any
         )
     finally:
         await client.close()
-    return {"routes": routes, "inflight": inflight, "overload": overload}
+    return {"unloaded": unloaded, "routes": routes, "inflight": inflight, "overload": overload}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--route-tasks", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--unloaded-tasks", type=int, default=50, help="tasks per route at concurrency 1 (0: skip)")
     parser.add_argument("--inflight", type=int, default=12_000)
     parser.add_argument("--overload-factor", type=float, default=2.0)
     parser.add_argument("--overload-s", type=float, default=15.0)
