@@ -82,6 +82,11 @@ class ServerSettings(FrozenModel):
     """Largest response the server will send."""
     max_concurrent_rpcs: int = Field(2048, gt=0)
     """Calls in flight beyond this are shed with RESOURCE_EXHAUSTED."""
+    max_pending_calls: int = Field(50_000, gt=0)
+    """Calls received but not yet picked up by the server's event loop. gRPC core cancels calls
+    beyond its own backlog limits (random drops from 1,000, all from 3,000) with a bare CANCELLED
+    before any handler runs; raised here so that bursts reach the handlers and overload is refused
+    by our admission (RESOURCE_EXHAUSTED with retry information) instead."""
     keepalive_time_s: float = Field(30.0, gt=0)
     """Interval of server keepalive pings."""
     keepalive_timeout_s: float = Field(10.0, gt=0)

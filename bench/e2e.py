@@ -7,11 +7,10 @@ four services, the fast fake LLM as upstream, a local page site) and measures, i
 2. per route (domain, LLM, real-time): the controller's own overhead per task (client
    latency minus the time spent in steps) unloaded, at concurrency 1; then tasks/s and
    p50/p99 at fixed concurrency, where the overhead also counts queueing in the controller;
-3. N tasks in flight at once: submitted with `no_wait` (acknowledged once persisted) as fast
-   as 256 concurrent submitters go, then followed to their outcomes: in flight right after
-   submission, lost tasks, and the peak RSS of every process (a grpc.aio server here cancels
-   open calls beyond ~2,700 at once, before any handler runs, so clients with more tasks in
-   flight than that submit with no_wait and follow);
+3. N tasks in flight at once, twice: (a) N SubmitTask calls opened at once and held until
+   their tasks settle; (b) N tasks submitted with `no_wait` (acknowledged once persisted)
+   by 256 concurrent submitters, then followed to their outcomes. Each reports lost tasks
+   and the peak RSS of every process;
 4. beyond saturation: open-loop arrivals at a multiple of the domain route's throughput
    with a short deadline: accepted and settled in time, refused with RESOURCE_EXHAUSTED,
    returned unsettled at the deadline (then followed until they settle), timed out, lost.
@@ -215,6 +214,43 @@ async def follow(client: Client, task_ids: list[str]) -> dict[str, int]:
     return finals
 
 
+async def held_run(client: Client, pages: str, n: int) -> dict[str, Any]:
+    """Open `n` SubmitTask calls at once and hold each until its task settles (deadline 600 s)."""
+    mix, rng = TaskMix(realtime_base_url=pages), random.Random(17)
+    requests = [_request(mix.sample(rng).kind, rng, pages) for _ in range(n)]
+    open_calls = peak_open = 0
+
+    async def one(request: C.SubmitTaskRequest) -> tuple[C.Task | None, str, float]:
+        nonlocal open_calls, peak_open
+        open_calls += 1
+        peak_open = max(peak_open, open_calls)
+        try:
+            return await client.submit(request, 600)
+        finally:
+            open_calls -= 1
+
+    started = time.perf_counter()
+    results = await asyncio.gather(*(one(r) for r in requests))
+    seconds = time.perf_counter() - started
+    outcomes: dict[str, int] = {}
+    unsettled = []
+    for task, code, _ in results:
+        state = C.TaskState.Name(task.state).removeprefix("TASK_STATE_") if task is not None else code
+        outcomes[state] = outcomes.get(state, 0) + 1
+        if task is not None and task.state not in SETTLED:
+            unsettled.append(task.task_id)
+    followed = await follow(client, unsettled) if unsettled else {}
+    return {
+        "calls": n,
+        "peak_open_calls": peak_open,
+        "seconds": round(seconds, 1),
+        "tasks_per_s": round(n / seconds, 1),
+        "outcomes": outcomes,
+        "cancelled": outcomes.get("CANCELLED", 0),
+        "lost": followed.get("never_settled", 0),
+    }
+
+
 async def inflight_run(client: Client, pages: str, n: int, submitters: int = 256) -> dict[str, Any]:
     """Submit `n` tasks with no_wait (acknowledged once persisted), then follow every one to its outcome."""
     mix, rng = TaskMix(realtime_base_url=pages), random.Random(11)
@@ -330,6 +366,10 @@ async def measure(platform: Platform, args: argparse.Namespace) -> dict[str, Any
         }
         sampler = RssSampler(platform)
         sampler.start()
+        held = await held_run(client, platform.pages_url, args.inflight)
+        held["peak_rss_mib"] = sampler.stop()
+        sampler = RssSampler(platform)
+        sampler.start()
         inflight = await inflight_run(client, platform.pages_url, args.inflight)
         inflight["peak_rss_mib"] = sampler.stop()
         overload = await overload_run(
@@ -341,7 +381,7 @@ async def measure(platform: Platform, args: argparse.Namespace) -> dict[str, Any
         )
     finally:
         await client.close()
-    return {"unloaded": unloaded, "routes": routes, "inflight": inflight, "overload": overload}
+    return {"unloaded": unloaded, "routes": routes, "held": held, "inflight": inflight, "overload": overload}
 
 
 def main() -> int:

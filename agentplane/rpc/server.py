@@ -86,6 +86,10 @@ class GrpcServer:
             ("grpc.http2.min_ping_interval_without_data_ms", 5000),
             ("grpc.keepalive_permit_without_calls", 1),
             ("grpc.so_reuseport", 0),
+            # gRPC core's backlog of calls not yet matched to a handler (defaults 1,000 / 3,000):
+            # beyond it calls end CANCELLED before our admission control can answer them.
+            ("grpc.server.max_pending_requests", cfg.max_pending_calls),
+            ("grpc.server.max_pending_requests_hard_limit", cfg.max_pending_calls),
         ]
         server = grpc.aio.server(
             interceptors=[PolicyInterceptor(self.keys, self.limiter)],

@@ -100,6 +100,38 @@ async def test_concurrency_limit_sheds_at_once_instead_of_queueing(probe):
         assert json.loads(await unary(_method(ch, "Echo"), b""))["tenant"] == "acme"
 
 
+BURST = 6000  # twice gRPC core's default hard backlog limit (3,000 calls not yet matched to a handler)
+
+
+UNLIMITED = {"max_concurrent": 2 * BURST, "rate_per_s": 1e6, "burst": 2 * BURST}
+
+
+@pytest.mark.parametrize(
+    "probe", [{"server": {"max_concurrent_rpcs": 2 * BURST}, "limits": {"default": UNLIMITED}}], indirect=True
+)
+async def test_a_burst_of_held_calls_reaches_the_handlers_none_is_cancelled(probe):
+    """Thousands of calls opened at once all run: none is dropped by gRPC core's pending-call backlog."""
+    address, handlers, _ = probe
+    async with channel(address) as ch:
+        block = _method(ch, "Block")
+
+        async def call() -> str:
+            try:
+                await unary(block, b"{}", timeout_s=120)
+                return "OK"
+            except Exception as exc:
+                return type(exc).__name__
+
+        held = [asyncio.create_task(call()) for _ in range(BURST)]
+        while handlers.blocked < BURST and not any(t.done() for t in held):
+            handlers.started.clear()
+            await asyncio.wait_for(handlers.started.wait(), 60)
+        handlers.release.set()
+        outcomes = await asyncio.gather(*held)
+    assert {o: outcomes.count(o) for o in set(outcomes)} == {"OK": BURST}
+    assert handlers.blocked == BURST
+
+
 @pytest.mark.parametrize("probe", [{"server": {"max_receive_message_bytes": 1024}}], indirect=True)
 async def test_oversized_request_fails_cleanly_and_server_keeps_serving(probe):
     address, _, _ = probe
