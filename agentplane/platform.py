@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from agentplane.auth import SERVICE_ROLE, generate_key, hash_key
+from agentplane.errors import UnauthenticatedError
 from agentplane.settings import FrozenModel, ServiceSettings
 from agentplane.supervisor import HealthProbe, ProcessSpec
 
@@ -26,6 +27,7 @@ __all__ = [
     "ProcessSettings",
     "ensure_credentials",
     "load_credentials",
+    "named_key",
     "process_specs",
 ]
 
@@ -174,6 +176,27 @@ def load_credentials(data_dir: Path) -> Credentials:
         keys={name: entry["key"] for name, entry in keys.items()},
         tenants={name: entry["tenant"] for name, entry in keys.items()},
     )
+
+
+def named_key(data_dir: Path, name: str, *, hint: str = "") -> str:
+    """The raw key called `name` in the embedded default's credentials file (CLI `--as`).
+
+    Args:
+        data_dir: Where `agentplane up` wrote credentials.toml.
+        name: The key's name (`acme-user`, `acme-reviewer`, ...).
+        hint: Other ways to give a key, named in the error (e.g. "pass --api-key").
+
+    Raises:
+        UnauthenticatedError: There is no credentials file, or no key of that name in it.
+    """
+    path = data_dir / "credentials.toml"
+    if not path.exists():
+        ways = f"{hint}, or start" if hint else "start"
+        raise UnauthenticatedError(f"no API key: {ways} the platform once (`agentplane up`) to create {path}")
+    creds = load_credentials(data_dir)
+    if name not in creds.keys:
+        raise UnauthenticatedError(f"no key named {name!r} in {path}; known: {', '.join(sorted(creds.keys))}")
+    return creds.key_for(name)
 
 
 def _address(settings: PlatformSettings, endpoint: str) -> str:

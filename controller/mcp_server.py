@@ -16,7 +16,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from agentplane.mcp import ServiceLink
+from agentplane.mcp import ServiceLink, new_server
 from agentplane.mcp.convert import enum_name, struct_dict, timestamp_iso
 from agentplane.v1 import common_pb2, controller_pb2, controller_pb2_grpc
 
@@ -182,10 +182,9 @@ def review_out(r: controller_pb2.Review) -> ReviewOut:
 def build(link: ServiceLink) -> MCPServer[Any]:
     """The controller MCP server; every tool calls TaskController over `link`."""
     stub = controller_pb2_grpc.TaskControllerStub(link.channel)
-    server: MCPServer[Any] = MCPServer(
+    server = new_server(
         "agentplane-controller",
-        version="0.1.0",
-        instructions=(
+        (
             "Submit tasks to the agentplane controller: it routes each to a domain model, the LLM gateway, "
             "real-time data or an external tool, scores its confidence, and escalates doubtful answers to "
             "human reviewers. Everything is recorded in a hash-chained audit trail."

@@ -3,7 +3,7 @@
 Layer: CLI (registered through the `agentplane.cli` entry point). `models build` runs the
 model builder (imported only inside the command: it pulls in torch); `models list` reads the
 built artifacts without any server; `classify` calls the running DomainInference service
-with the embedded default's credentials.
+(`--as` a key of the embedded default, or `--api-key`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agentplane.platform import load_credentials
-from agentplane.rpc import ServiceChannel, unary
+from agentplane.cli.connect import add_connection_args, open_channel
+from agentplane.rpc import unary
 from agentplane.settings import load_settings
 from agentplane.v1 import inference_pb2, inference_pb2_grpc
 from domain_inference.artifacts import ArtifactsError, load_artifacts
@@ -41,9 +41,7 @@ def register(sub: Any) -> None:
     classify = sub.add_parser("classify", help="classify texts with the running domain_inference service")
     classify.add_argument("texts", nargs="+", help="texts to classify")
     classify.add_argument("--model", default="", help="model name (default news-topic)")
-    classify.add_argument("--address", help="service host:port (default: endpoints.domain_inference)")
-    classify.add_argument("--key", default="acme-user", help="name of the embedded default's key to use")
-    classify.add_argument("--timeout", type=float, default=30.0, help="deadline in seconds")
+    add_connection_args(classify)
     classify.add_argument("--json", action="store_true", help="print JSON")
     classify.set_defaults(func=run_classify)
 
@@ -104,17 +102,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 async def run_classify(args: argparse.Namespace) -> int:
     """Classify the texts; print one line (or JSON object) per text."""
-    settings = _settings()
-    address = args.address or settings.endpoints.domain_inference[0]
-    try:
-        key = load_credentials(settings.data_dir).key_for(args.key)
-    except (FileNotFoundError, KeyError) as exc:
-        print(
-            f"agentplane: no key {args.key!r} in {settings.data_dir}/credentials.toml ({exc}); run `agentplane up`",
-            file=sys.stderr,
-        )
-        return 1
-    async with ServiceChannel([address], settings.client, api_key=key) as channel:
+    async with open_channel(args, "domain_inference") as channel:
         stub = inference_pb2_grpc.DomainInferenceStub(channel.channel)
         request = inference_pb2.ClassifyRequest(model=args.model, texts=args.texts)
         response = await unary(stub.Classify, request, timeout_s=args.timeout)

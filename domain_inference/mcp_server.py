@@ -17,7 +17,7 @@ from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from agentplane.mcp import ServiceLink
+from agentplane.mcp import ServiceLink, new_server
 from agentplane.mcp.convert import enum_name
 from agentplane.v1 import common_pb2, inference_pb2, inference_pb2_grpc
 
@@ -103,10 +103,9 @@ def _classification(c: inference_pb2.Classification) -> ClassificationOut:
 def build(link: ServiceLink) -> MCPServer[Any]:
     """The domain-inference MCP server; every tool calls DomainInference over `link`."""
     stub = inference_pb2_grpc.DomainInferenceStub(link.channel)
-    server: MCPServer[Any] = MCPServer(
+    server = new_server(
         "agentplane-domain-inference",
-        version="0.1.0",
-        instructions=(
+        (
             "Domain models served by Triton: a calibrated news-topic classifier with out-of-domain detection, "
             "and a sentence encoder. Model cards: models://<name>/card."
         ),

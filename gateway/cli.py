@@ -1,7 +1,8 @@
 """`agentplane chat` and `agentplane usage`: talk to the gateway over gRPC.
 
-Layer: CLI. Uses the embedded default's credentials (`<data_dir>/credentials.toml`,
-written by `agentplane up`), by key name (`--key`, default acme-user).
+Layer: CLI. Connects like every agentplane command (`agentplane.cli.connect`): a key
+from the embedded default's credentials by name (`--as`, default acme-user), or
+`--api-key`.
 """
 
 from __future__ import annotations
@@ -10,11 +11,9 @@ import argparse
 import sys
 from typing import Any
 
-from agentplane.platform import load_credentials
-from agentplane.rpc import ServiceChannel, stream, unary
-from agentplane.settings import SettingsError, load_settings
+from agentplane.cli.connect import add_connection_args, open_channel
+from agentplane.rpc import stream, unary
 from agentplane.v1 import common_pb2, gateway_pb2, gateway_pb2_grpc
-from gateway.config import GatewaySettings
 
 __all__ = ["register", "run_chat", "run_usage"]
 
@@ -37,29 +36,12 @@ def register(sub: Any) -> None:
     chat.add_argument("--sensitivity", choices=sorted(_SENSITIVITY), default="internal")
     chat.add_argument("--no-stream", action="store_true", help="wait for the whole answer")
     chat.add_argument("--verbose", action="store_true", help="print deployment, usage and attempts")
-    _common(chat)
+    add_connection_args(chat)
     chat.set_defaults(func=run_chat)
     usage: argparse.ArgumentParser = sub.add_parser("usage", help="tokens, cost and budgets of your tenant")
     usage.add_argument("--tenant", default="", help="another tenant (admin keys only)")
-    _common(usage)
+    add_connection_args(usage)
     usage.set_defaults(func=run_usage)
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--key", default="acme-user", help="key name from credentials.toml (default: acme-user)")
-    parser.add_argument("--address", default="", help="gateway host:port (default: from settings)")
-
-
-def _channel(args: argparse.Namespace) -> ServiceChannel:
-    settings = load_settings(GatewaySettings, "gateway")
-    try:
-        creds = load_credentials(settings.data_dir)
-    except FileNotFoundError:
-        raise SettingsError(f"no credentials in {settings.data_dir}: run `agentplane up` first") from None
-    if args.key not in creds.keys:
-        raise SettingsError(f"no key named {args.key!r}; known: {', '.join(sorted(creds.keys))}")
-    address = args.address or settings.endpoints.gateway[0]
-    return ServiceChannel([address], settings.client, api_key=creds.key_for(args.key))
 
 
 async def run_chat(args: argparse.Namespace) -> int:
@@ -72,10 +54,10 @@ async def run_chat(args: argparse.Namespace) -> int:
     )
     if args.temperature is not None:
         req.temperature = args.temperature
-    async with _channel(args) as channel:
+    async with open_channel(args, "gateway") as channel:
         stub = gateway_pb2_grpc.LLMGatewayStub(channel.channel)
         if args.no_stream:
-            resp = await unary(stub.Complete, req)
+            resp = await unary(stub.Complete, req, timeout_s=args.timeout)
             print(resp.message.content)
             if args.verbose:
                 print(
@@ -84,7 +66,7 @@ async def run_chat(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
             return 0
-        async for chunk in stream(stub.StreamComplete, req):
+        async for chunk in stream(stub.StreamComplete, req, timeout_s=args.timeout):
             if chunk.deployment and args.verbose:
                 print(f"[{chunk.model} via {chunk.deployment}]", file=sys.stderr)
             print(chunk.delta, end="", flush=True)
@@ -97,9 +79,9 @@ async def run_chat(args: argparse.Namespace) -> int:
 
 async def run_usage(args: argparse.Namespace) -> int:
     """Print the tenant's usage and budgets."""
-    async with _channel(args) as channel:
+    async with open_channel(args, "gateway") as channel:
         stub = gateway_pb2_grpc.LLMGatewayStub(channel.channel)
-        resp = await unary(stub.GetUsage, gateway_pb2.GetUsageRequest(tenant=args.tenant))
+        resp = await unary(stub.GetUsage, gateway_pb2.GetUsageRequest(tenant=args.tenant), timeout_s=args.timeout)
     print(f"tenant {resp.tenant} (max {resp.max_tokens_per_request} tokens per request)")
     for name, w in (("today", resp.daily), ("month", resp.monthly)):
         budget = f", budget ${w.budget_usd:g} (${w.remaining_usd:.4f} left)" if w.budget_usd else ""

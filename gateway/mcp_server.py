@@ -15,7 +15,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
-from agentplane.mcp import ServiceLink
+from agentplane.mcp import ServiceLink, new_server
 from agentplane.mcp.convert import enum_name
 from agentplane.v1 import common_pb2, gateway_pb2, gateway_pb2_grpc
 
@@ -73,10 +73,9 @@ def _usage(usage: common_pb2.Usage) -> UsageOut:
 def build(link: ServiceLink) -> MCPServer[Any]:
     """The gateway MCP server; every tool calls LLMGateway over `link`."""
     stub = gateway_pb2_grpc.LLMGatewayStub(link.channel)
-    server: MCPServer[Any] = MCPServer(
+    server = new_server(
         "agentplane-gateway",
-        version="0.1.0",
-        instructions=(
+        (
             "Completions and embeddings through the agentplane LLM gateway: model aliases with fallbacks, "
             "tenant budgets, and sensitive data kept on-premises."
         ),

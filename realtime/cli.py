@@ -1,7 +1,7 @@
 """`agentplane fetch URL [--markdown|--text|--raw] [--max-length N]`.
 
 Layer: CLI (registered through the `agentplane.cli` entry point). Calls the
-running RealtimeData service over gRPC with the embedded default's credentials
+running RealtimeData service over gRPC (`--as` a key of the embedded default, or `--api-key`)
 and prints the page (or, with --json, the whole response).
 """
 
@@ -14,11 +14,9 @@ from typing import Any
 
 from google.protobuf import json_format
 
-from agentplane.platform import load_credentials
-from agentplane.rpc import ServiceChannel, unary
-from agentplane.settings import load_settings
+from agentplane.cli.connect import add_connection_args, open_channel
+from agentplane.rpc import unary
 from agentplane.v1 import realtime_pb2, realtime_pb2_grpc
-from realtime.config import RealtimeSettings
 
 __all__ = ["register", "run_fetch"]
 
@@ -36,24 +34,12 @@ def register(sub: Any) -> None:
     parser.add_argument("--fresh", action="store_true", help="skip the response cache")
     parser.add_argument("--links", action="store_true", help="also list the page's links")
     parser.add_argument("--json", action="store_true", help="print the whole response as JSON")
-    parser.add_argument("--address", help="service host:port (default: endpoints.realtime)")
-    parser.add_argument("--key", default="acme-user", help="name of the embedded default's key to use")
-    parser.add_argument("--timeout", type=float, default=60.0, help="deadline in seconds")
+    add_connection_args(parser)
     parser.set_defaults(func=run_fetch)
 
 
 async def run_fetch(args: argparse.Namespace) -> int:
     """Fetch the URL and print it; exit 0 on success."""
-    settings = load_settings(RealtimeSettings, "realtime")
-    address = args.address or settings.endpoints.realtime[0]
-    try:
-        key = load_credentials(settings.data_dir).key_for(args.key)
-    except (FileNotFoundError, KeyError) as exc:
-        print(
-            f"agentplane: no key {args.key!r} in {settings.data_dir}/credentials.toml ({exc}); run `agentplane up`",
-            file=sys.stderr,
-        )
-        return 1
     fmt = realtime_pb2.CONTENT_FORMAT_TEXT if args.text else realtime_pb2.CONTENT_FORMAT_MARKDOWN
     options = realtime_pb2.FetchOptions(
         max_length=args.max_length,
@@ -64,7 +50,7 @@ async def run_fetch(args: argparse.Namespace) -> int:
         format=fmt,
         timeout_ms=int(args.timeout * 1000),
     )
-    async with ServiceChannel([address], settings.client, api_key=key) as channel:
+    async with open_channel(args, "realtime") as channel:
         stub = realtime_pb2_grpc.RealtimeDataStub(channel.channel)
         response = await unary(
             stub.Fetch, realtime_pb2.FetchRequest(url=args.url, options=options), timeout_s=args.timeout + 5

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from agentplane.errors import UnauthenticatedError
-from agentplane.platform import PlatformSettings, load_credentials
+from agentplane.platform import PlatformSettings, named_key
 from agentplane.rpc import ServiceChannel
 from agentplane.settings import load_settings
 
@@ -40,14 +39,6 @@ def open_channel(args: argparse.Namespace, service: str) -> ServiceChannel:
     if key is None and settings.client.api_key is not None:
         key = settings.client.api_key.get_secret_value()
     if key is None:
-        path = settings.data_dir / "credentials.toml"
-        if not path.exists():
-            raise UnauthenticatedError(
-                f"no API key: pass --api-key, or start the platform once (`agentplane up`) to create {path}"
-            )
-        creds = load_credentials(settings.data_dir)
-        if args.key_name not in creds.keys:
-            raise UnauthenticatedError(f"no key named {args.key_name!r} in {path}; known: {', '.join(creds.keys)}")
-        key = creds.key_for(args.key_name)
+        key = named_key(settings.data_dir, args.key_name, hint="pass --api-key")
     addresses = (args.address,) if args.address else getattr(settings.endpoints, service)
     return ServiceChannel(addresses, settings.client, api_key=key)

@@ -18,9 +18,9 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 from agentplane.auth import ApiKeyStore
-from agentplane.errors import InvalidArgumentError, UnauthenticatedError
+from agentplane.errors import InvalidArgumentError
 from agentplane.log import configure_logging
-from agentplane.platform import load_credentials
+from agentplane.platform import named_key
 from agentplane.settings import load_settings
 
 if TYPE_CHECKING:
@@ -59,16 +59,7 @@ def _launch_key(args: argparse.Namespace, settings: McpSettings) -> str:
     if settings.api_key is not None and args.key_name is None:
         return settings.api_key.get_secret_value()
     name = args.key_name or DEFAULT_KEY_NAME
-    path = settings.data_dir / "credentials.toml"
-    if not path.exists():
-        raise UnauthenticatedError(
-            f"no API key: pass --api-key or set AGENTPLANE_MCP__API_KEY, or start the platform once "
-            f"(`agentplane up`) to create {path} for --as"
-        )
-    creds = load_credentials(settings.data_dir)
-    if name not in creds.keys:
-        raise UnauthenticatedError(f"no key named {name!r} in {path}; known: {', '.join(sorted(creds.keys))}")
-    return creds.key_for(name)
+    return named_key(settings.data_dir, name, hint="pass --api-key or set AGENTPLANE_MCP__API_KEY")
 
 
 def run_mcp(args: argparse.Namespace) -> int:

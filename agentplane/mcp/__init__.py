@@ -11,7 +11,7 @@ from agentplane.mcp.config import McpHttpSettings, McpSettings
 from agentplane.mcp.context import Caller, caller_key
 from agentplane.mcp.errors import describe, resource_error, tool_error
 from agentplane.mcp.link import ServiceLink
-from agentplane.mcp.registry import ServerFactory, available, load_factory
+from agentplane.mcp.registry import ServerFactory, available, load_factory, new_server
 from agentplane.mcp.transport import HttpMcpServer, http_app, serve_stdio
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "describe",
     "http_app",
     "load_factory",
+    "new_server",
     "resource_error",
     "serve_stdio",
     "tool_error",

@@ -13,14 +13,20 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 
+from agentplane import __version__
 from agentplane.errors import NotFoundError
 from agentplane.mcp.link import ServiceLink
 
-__all__ = ["ENTRY_POINT_GROUP", "ServerFactory", "available", "load_factory"]
+__all__ = ["ENTRY_POINT_GROUP", "ServerFactory", "available", "load_factory", "new_server"]
 
 ENTRY_POINT_GROUP = "agentplane.mcp"
 
 ServerFactory = Callable[[ServiceLink], MCPServer[Any]]
+
+
+def new_server(name: str, instructions: str) -> MCPServer[Any]:
+    """An empty MCP server named `name`, versioned with agentplane, for a factory to add tools to."""
+    return MCPServer(name, version=__version__, instructions=instructions)
 
 
 def available() -> list[str]:

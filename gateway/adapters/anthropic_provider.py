@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 
-from gateway.adapters.transport import json_body, new_session, sse_lines, upstream_error
+from gateway.adapters.transport import PooledSession, json_body, sse_lines, upstream_error
 from gateway.catalogue import Deployment
 from gateway.config import ProviderPoolSettings
 from gateway.models import ChatRequest, Completion, Embeddings, Message, StreamDelta, StreamEnd, ToolCall
@@ -175,20 +175,11 @@ class AnthropicProvider:
 
     def __init__(self, settings: ProviderPoolSettings) -> None:
         self._settings = settings
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        """The pooled session, created on first use (inside the running loop)."""
-        if self._session is None:
-            self._session = new_session(self._settings)
-        return self._session
+        self._pool = PooledSession(settings)
 
     async def aclose(self) -> None:
         """Close the pooled session."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._pool.aclose()
 
     @staticmethod
     def _headers(dep: Deployment, stream: bool) -> dict[str, str]:
@@ -210,7 +201,7 @@ class AnthropicProvider:
         """
         body = json.dumps(messages_body(deployment.model, request, stream=False), ensure_ascii=False).encode()
         try:
-            async with self.session.post(
+            async with self._pool.session.post(
                 f"{deployment.base_url}/messages",
                 data=body,
                 headers=self._headers(deployment, False),
@@ -234,7 +225,7 @@ class AnthropicProvider:
         body = json.dumps(messages_body(deployment.model, request, stream=True), ensure_ascii=False).encode()
         state = _StreamState()
         try:
-            async with self.session.post(
+            async with self._pool.session.post(
                 f"{deployment.base_url}/messages",
                 data=body,
                 headers=self._headers(deployment, True),

@@ -18,7 +18,7 @@ import aiohttp
 import orjson
 from yarl import URL
 
-from gateway.adapters.transport import json_body, new_session, sse_lines, upstream_error
+from gateway.adapters.transport import PooledSession, json_body, sse_lines, upstream_error
 from gateway.catalogue import Deployment
 from gateway.config import ProviderPoolSettings
 from gateway.models import ChatRequest, Completion, Embeddings, StreamDelta, StreamEnd, ToolCall
@@ -96,22 +96,13 @@ class OpenAIProvider:
 
     def __init__(self, settings: ProviderPoolSettings) -> None:
         self._settings = settings
-        self._session: aiohttp.ClientSession | None = None
+        self._pool = PooledSession(settings)
         self._headers: dict[str, dict[str, str]] = {}
         self._urls: dict[tuple[str, str], URL] = {}
 
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        """The pooled session, created on first use (inside the running loop)."""
-        if self._session is None:
-            self._session = new_session(self._settings)
-        return self._session
-
     async def aclose(self) -> None:
         """Close the pooled session."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._pool.aclose()
 
     def _url(self, dep: Deployment, path: str) -> URL:
         url = self._urls.get((dep.name, path))
@@ -155,7 +146,7 @@ class OpenAIProvider:
             UpstreamError: Any failure, classified.
         """
         try:
-            async with self.session.post(
+            async with self._pool.session.post(
                 self._url(deployment, "chat/completions"),
                 data=self._body(deployment, request, False),
                 headers=self._headers_for(deployment),
@@ -183,7 +174,7 @@ class OpenAIProvider:
         state = _StreamState()
         done = False
         try:
-            async with self.session.post(
+            async with self._pool.session.post(
                 self._url(deployment, "chat/completions"),
                 data=self._body(deployment, request, True),
                 headers={**self._headers_for(deployment), "Accept": "text/event-stream"},
@@ -216,7 +207,7 @@ class OpenAIProvider:
         """
         body = json.dumps({"model": deployment.model, "input": inputs}, ensure_ascii=False).encode()
         try:
-            async with self.session.post(
+            async with self._pool.session.post(
                 self._url(deployment, "embeddings"),
                 data=body,
                 headers=self._headers_for(deployment),

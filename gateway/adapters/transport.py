@@ -24,6 +24,7 @@ from gateway.upstream import FailureKind, UpstreamError
 
 __all__ = [
     "MAX_SSE_LINE_BYTES",
+    "PooledSession",
     "failure_for_status",
     "json_body",
     "new_session",
@@ -50,6 +51,31 @@ def new_session(settings: ProviderPoolSettings) -> aiohttp.ClientSession:
         raise_for_status=False,
         cookie_jar=aiohttp.DummyCookieJar(),  # providers set no cookies we want to keep
     )
+
+
+class PooledSession:
+    """A provider adapter's pooled session, created on first use (inside the running loop).
+
+    Args:
+        settings: Pool sizes and limits of the session.
+    """
+
+    def __init__(self, settings: ProviderPoolSettings) -> None:
+        self._settings = settings
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The pooled session."""
+        if self._session is None:
+            self._session = new_session(self._settings)
+        return self._session
+
+    async def aclose(self) -> None:
+        """Close the pooled session."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
 def parse_retry_after(headers: Any) -> float | None:

@@ -29,7 +29,9 @@ async def test_deadline_and_trace_propagate_to_downstream_calls(tmp_path: Path):
             with request_context.use(RequestContext(trace_id="a" * 32)):
                 seen = json.loads(await unary(forward, request, timeout_s=3.0))
     # The downstream call's deadline is what was left of the 3 s incoming one, not the 30 s default.
-    assert 0 < seen["remaining_s"] <= 3.0
+    # gRPC rounds a deadline on the wire and each process reads its own clock: a few ms over 3 s
+    # has been seen once under load, so the bound allows 50 ms of that (the default would be 30 s).
+    assert 0 < seen["remaining_s"] <= 3.05
     assert seen["trace_id"] == "a" * 32
     # The front acted for the caller's tenant with its service key.
     assert seen["tenant"] == "acme"

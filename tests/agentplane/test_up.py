@@ -27,7 +27,7 @@ def test_up_brings_the_four_services_to_serving_and_stops_them_cleanly(tmp_path:
         lines = status.stdout.strip().splitlines()
         assert len(lines) == 4 and all(line.split()[-1] == "SERVING" for line in lines), lines
         chat = subprocess.run(
-            [sys.executable, "-m", "agentplane.cli", "chat", "Say hello.", "--no-stream", "--key", "acme-user"],
+            [sys.executable, "-m", "agentplane.cli", "chat", "Say hello.", "--no-stream", "--as", "acme-user"],
             env=platform.env(), cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
         assert chat.returncode == 0 and chat.stdout.strip(), chat.stdout + chat.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.asyncio as redis_asyncio
 
 from agentplane.rpc import ServiceChannel
 from agentplane.v1 import gateway_pb2, gateway_pb2_grpc
@@ -20,6 +22,7 @@ from tests.support.servers import channel
 from tests.support.settings import test_settings
 
 SYSTEM = "You are a test assistant."
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def catalogue(onprem: FakeLLM, cloud: FakeLLM) -> dict[str, Any]:
@@ -182,3 +185,22 @@ def user(text: str, *, model: str = "general", **fields: Any) -> gateway_pb2.Com
     return gateway_pb2.CompleteRequest(
         model=model, messages=[gateway_pb2.ChatMessage(role=gateway_pb2.ROLE_USER, content=text)], **fields
     )
+
+
+@pytest.fixture
+async def redis_prefix() -> AsyncIterator[str]:
+    """A unique key prefix on the local Redis (skips when Redis is down); its keys are deleted after."""
+    client = redis_asyncio.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        await client.ping()
+    except Exception as exc:
+        await client.aclose()
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}: {exc}")
+    prefix = f"agentplane-test:{uuid.uuid4().hex}:"
+    try:
+        yield prefix
+    finally:
+        keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()

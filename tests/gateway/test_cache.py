@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,10 +15,9 @@ from gateway.adapters.redis_cache import RedisCache
 from gateway.cache import MemoryCache, cache_key, decode_entry, encode_entry, is_cacheable
 from gateway.config import CacheSettings
 from gateway.models import CacheMode, ChatRequest, ChatResult, Completion, Message, Sensitivity, TokenLogprob, Usage
-from tests.gateway.conftest import Harness, ManualClock, running_gateway, user
+from tests.gateway.conftest import REDIS_URL, Harness, ManualClock, running_gateway, user
 from tests.support.fake_llm import Fault
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 Mode = gateway_pb2.CachePolicy
 
 
@@ -191,24 +188,6 @@ async def test_single_flight_shares_errors_and_survives_the_leader_leaving(gw: H
 
 
 # --- Redis, shared by replicas ----------------------------------------------------------
-
-
-@pytest.fixture
-async def redis_prefix() -> AsyncIterator[str]:
-    client = redis_asyncio.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        await client.ping()
-    except Exception as exc:
-        await client.aclose()
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}: {exc}")
-    prefix = f"agentplane-test:{uuid.uuid4().hex}:"
-    try:
-        yield prefix
-    finally:
-        keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
 
 
 async def test_redis_cache_round_trip_and_ttl(redis_prefix: str) -> None:

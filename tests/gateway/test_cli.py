@@ -23,10 +23,10 @@ async def test_chat_and_usage_commands(
         code = await asyncio.to_thread(cli_main, ["chat", "hello from the cli", "--max-tokens", "20"])
         assert code == 0
         assert "Echo: hello from the cli" in capsys.readouterr().out
-        code = await asyncio.to_thread(cli_main, ["chat", "again", "--no-stream", "--key", "globex-user"])
+        code = await asyncio.to_thread(cli_main, ["chat", "again", "--no-stream", "--as", "globex-user"])
         assert code == 0 and "Echo: again" in capsys.readouterr().out
         code = await asyncio.to_thread(cli_main, ["usage"])
         out = capsys.readouterr().out
         assert code == 0 and "tenant acme" in out and "1 requests" in out
-        code = await asyncio.to_thread(cli_main, ["usage", "--key", "nobody"])
+        code = await asyncio.to_thread(cli_main, ["usage", "--as", "nobody"])
         assert code == 1 and "no key named 'nobody'" in capsys.readouterr().err

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import redis.asyncio as redis_asyncio
 
 from agentplane.errors import ResourceExhaustedError
 from agentplane.rpc import unary
@@ -16,9 +13,8 @@ from gateway.adapters.usage_redis import RedisUsageStore
 from gateway.adapters.usage_sqlite import SqliteUsageStore
 from gateway.models import Usage
 from gateway.usage import Periods, UsageLedger
-from tests.gateway.conftest import running_gateway, user
+from tests.gateway.conftest import REDIS_URL, running_gateway, user
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 BYPASS = gateway_pb2.CachePolicy(mode=gateway_pb2.CachePolicy.MODE_BYPASS)
 NOW = 1_795_600_000.0  # 2026-11-25 UTC
 
@@ -67,24 +63,6 @@ async def test_budget_survives_a_gateway_restart(tmp_path: Path) -> None:
         with pytest.raises(ResourceExhaustedError):
             await unary(gw.stub().Complete, user("more", model="cloud-only", cache=BYPASS))
         assert gw.cloud.count() == 0
-
-
-@pytest.fixture
-async def redis_prefix() -> AsyncIterator[str]:
-    client = redis_asyncio.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        await client.ping()
-    except Exception as exc:
-        await client.aclose()
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}: {exc}")
-    prefix = f"agentplane-test:{uuid.uuid4().hex}:"
-    try:
-        yield prefix
-    finally:
-        keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
 
 
 async def test_redis_store_is_shared_by_replicas(redis_prefix: str) -> None:

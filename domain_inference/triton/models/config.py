@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from domain_inference.adapters.onnx_session import open_session
+
 __all__ = ["ModelArgs", "TensorSpec"]
 
 
@@ -84,3 +86,11 @@ class ModelArgs:
         """A boolean parameter ("true"/"false")."""
         raw = self.parameters.get(key, "")
         return raw.lower() in {"1", "true", "yes"} if raw else default
+
+    def onnx_session(self) -> Any:
+        """The ONNX Runtime session of the `onnx_file` parameter, with the configured threads."""
+        return open_session(
+            self.path("onnx_file"),
+            threads=self.integer("intra_op_threads", 1),
+            allow_spinning=self.flag("allow_spinning"),
+        )

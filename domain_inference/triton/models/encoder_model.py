@@ -13,7 +13,6 @@ from typing import Any
 
 import triton_python_backend_utils as pb_utils
 
-from domain_inference.adapters.onnx_session import open_session
 from domain_inference.encoding import encode_rows
 from domain_inference.padding import merge_padded
 from domain_inference.triton.models.config import ModelArgs
@@ -27,11 +26,7 @@ class TritonPythonModel:
     def initialize(self, args: Mapping[str, str]) -> None:
         """Open the ONNX Runtime session with the configured threads."""
         parsed = ModelArgs.parse(args)
-        self._session = open_session(
-            parsed.path("onnx_file"),
-            threads=parsed.integer("intra_op_threads", 1),
-            allow_spinning=parsed.flag("allow_spinning"),
-        )
+        self._session = parsed.onnx_session()
         self._ids, self._mask = parsed.inputs[0].name, parsed.inputs[1].name
         self._output = parsed.outputs[0].name
         self._max_rows = parsed.integer("bucket_max_rows", max(parsed.max_batch_size, 1))

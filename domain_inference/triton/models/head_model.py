@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
-from domain_inference.adapters.onnx_session import open_session
 from domain_inference.encoding import run_head
 from domain_inference.triton.models.config import ModelArgs
 
@@ -26,11 +25,7 @@ class TritonPythonModel:
     def initialize(self, args: Mapping[str, str]) -> None:
         """Open the ONNX Runtime session."""
         parsed = ModelArgs.parse(args)
-        self._session = open_session(
-            parsed.path("onnx_file"),
-            threads=parsed.integer("intra_op_threads", 1),
-            allow_spinning=parsed.flag("allow_spinning"),
-        )
+        self._session = parsed.onnx_session()
         self._input = parsed.inputs[0].name
         self._outputs = tuple(o.name for o in parsed.outputs)
 
