@@ -44,7 +44,3 @@ class EventBus:
         for queue in self._subscribers.get(event.task_id, ()):
             if not queue.full():
                 queue.put_nowait(event)
-
-    def subscriber_count(self) -> int:
-        """Live subscriptions, all tasks."""
-        return sum(len(s) for s in self._subscribers.values())

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
 from datetime import timedelta
 
 from agentplane import request_context
@@ -391,7 +390,3 @@ class TaskRunner:
             await self._fail(current, error, expect=current.state)
         except StoreConflictError:
             log.info("task %s settled while failing it", task.task_id)
-
-    def running_ids(self) -> Sequence[str]:
-        """Ids of the tasks executing in this process."""
-        return list(self._running)

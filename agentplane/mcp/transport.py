@@ -93,11 +93,6 @@ class HttpMcpServer:
         self._task: asyncio.Task[None] | None = None
         self.port = 0
 
-    @property
-    def url_root(self) -> str:
-        """http://host:port (after start)."""
-        return f"http://{self._host}:{self.port}"
-
     async def start(self) -> int:
         """Bind, run the lifespan, accept connections; return the bound port.
 
@@ -132,11 +127,6 @@ class HttpMcpServer:
             await self.stop()
             raise TimeoutError(f"the MCP HTTP server did not start within {self._start_timeout_s:g}s")
         return self.port
-
-    async def wait_stopped(self) -> None:
-        """Return when the server has stopped."""
-        if self._task is not None:
-            await asyncio.shield(self._task)
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Stop accepting, let open requests finish for `grace_s`, then close (idempotent)."""

@@ -134,10 +134,6 @@ class GrpcServer:
         await self._server.stop(grace)
         log.info("stopped")
 
-    async def wait_stopped(self) -> None:
-        """Block until `stop` has been called."""
-        await self._stopped.wait()
-
     async def __aenter__(self) -> GrpcServer:
         await self.start()
         return self

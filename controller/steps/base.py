@@ -14,7 +14,6 @@ from agentplane.errors import AgentplaneError
 from controller.capabilities import CallInfo
 from controller.config import ControllerSettings
 from controller.models import (
-    Capability,
     Confidence,
     Degradation,
     PlanStep,
@@ -112,8 +111,3 @@ class StepContext:
     task: Task
     settings: ControllerSettings
     hooks: StepHooks
-
-
-def capability_label(cap: Capability) -> str:
-    """Short name of a capability for summaries."""
-    return cap.value.lower()

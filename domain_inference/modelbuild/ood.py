@@ -67,10 +67,6 @@ class OodDetector:
     bias: float
     l2: float
 
-    def logit(self, x: FloatArray) -> FloatArray:
-        """Return the off-topic log-odds, shape (n,)."""
-        return np.asarray(x @ self.weight + self.bias, dtype=np.float64)
-
 
 def fit_mahalanobis(x: FloatArray, labels: IntArray, classes: int, shrinkage: float = 0.1) -> MahalanobisModel:
     """Fit per-class means and a shared, shrunk covariance.
