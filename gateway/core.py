@@ -143,11 +143,10 @@ class GatewayCore:
         plan = self._prepare(req, tenant)
         rid = _request_id()
         key = self._cache_key(req, tenant)
-        if key is not None and self.cache is not None and req.cache_mode is CacheMode.USE:
-            hit = await self.cache.get(key)
+        if key is not None and req.cache_mode is CacheMode.USE:
+            hit = await self._cached(key, tenant, rid)
             if hit is not None:
-                self.ledger.record(tenant, hit.alias, hit.deployment, Usage(), cache_hit=True)
-                return from_cache(hit, rid)
+                return hit
             if self.flights is not None:
                 result, follower = await self._shared(key, lambda: self._fetch(req, plan, tenant, key, rid))
                 if not follower:
@@ -157,6 +156,15 @@ class GatewayCore:
                 shared.attempts = result.attempts
                 return shared
         return await self._fetch(req, plan, tenant, key, rid)
+
+    async def _cached(self, key: str, tenant: str, rid: str) -> ChatResult | None:
+        """The cached answer under `key`, counted as a cache hit; None on a miss."""
+        assert self.cache is not None  # a cache key is only made when there is a cache
+        hit = await self.cache.get(key)
+        if hit is None:
+            return None
+        self.ledger.record(tenant, hit.alias, hit.deployment, Usage(), cache_hit=True)
+        return from_cache(hit, rid)
 
     async def _shared(self, key: str, fetch: Callable[[], Awaitable[ChatResult]]) -> tuple[ChatResult, bool]:
         """Run `fetch` once for every concurrent identical request.
@@ -226,11 +234,10 @@ class GatewayCore:
         plan = self._prepare(req, tenant)
         rid = _request_id()
         key = self._cache_key(req, tenant)
-        if key is not None and self.cache is not None and req.cache_mode is CacheMode.USE:
-            hit = await self.cache.get(key)
+        if key is not None and req.cache_mode is CacheMode.USE:
+            hit = await self._cached(key, tenant, rid)
             if hit is not None:
-                self.ledger.record(tenant, hit.alias, hit.deployment, Usage(), cache_hit=True)
-                for chunk in _replay(from_cache(hit, rid)):
+                for chunk in _replay(hit):
                     yield chunk
                 return
         redaction = self._redaction(req, plan)
