@@ -13,6 +13,7 @@ WHEELS := .cache/wheels
 LLAMA_WHEEL_SPEC := llama-cpp-python==0.3.36
 DATA_DIR ?= .agentplane
 PYTEST_ARGS ?=
+CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: help setup run test demo gen gen-check models lint bench clean
 
@@ -53,7 +54,16 @@ gen-check: $(STAMP)
 models: $(STAMP)
 	HF_HUB_OFFLINE=1 AGENTPLANE_DATA_DIR=$(DATA_DIR) $(BIN)/agentplane models build
 
-setup: $(STAMP) agentplane/v1/__init__.py models
+# Debian's Chromium for browser mode and the review-console tests (Playwright drives it through
+# executable_path; nothing downloads a browser). Needs root and apt-get; else those tests skip.
+$(CHROMIUM):
+	@if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's chromium (about 30 s)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+			|| echo "chromium could not be installed: browser tests will be skipped"; \
+	else echo "chromium not installed (needs root and apt-get): browser tests will be skipped"; fi
+
+setup: $(STAMP) agentplane/v1/__init__.py models | $(CHROMIUM)
 
 run: setup
 	exec $(BIN)/agentplane up
