@@ -3,8 +3,9 @@
 Layer: domain (pure translation, no I/O). The HTTP front uses the `*_from_request`
 and `*_to_response` functions to speak OpenAI to its callers; the OpenAI adapter
 uses `request_body` and `completion_from_response` to speak it to upstreams.
-Documents are plain dicts produced by `json.loads`; every malformed field becomes
-an `InvalidArgumentError` naming it.
+Inbound documents are validated by pydantic models (`ChatCompletionBody`,
+`EmbeddingsBody`); every malformed field becomes an `InvalidArgumentError` naming it
+(`agentplane.wire_models`).
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from __future__ import annotations
 import array
 import base64
 import sys
-from typing import Any
+from typing import Annotated, Any, Literal, NotRequired
 
 import orjson
+from pydantic import Field, with_config
+from typing_extensions import TypedDict
 
-from agentplane.errors import FieldViolation, InvalidArgumentError
+from agentplane.wire_models import WIRE_CONFIG, parse, wire_type
 from gateway.models import ChatRequest, Completion, Message, TokenLogprob, ToolCall, ToolSpec
 
 __all__ = [
@@ -47,12 +50,6 @@ _ROLE_FROM_OPENAI = {
     "assistant": "assistant",
     "tool": "tool",
 }
-
-
-def _bad(field: str, problem: str) -> InvalidArgumentError:
-    return InvalidArgumentError(
-        f"{field}: {problem}", reason="INVALID_REQUEST", violations=[FieldViolation(field, problem)]
-    )
 
 
 # --- outbound (gateway -> OpenAI-compatible upstream) ---------------------------------
@@ -176,84 +173,143 @@ def completion_from_response(doc: dict[str, Any]) -> Completion:
 
 # --- inbound (OpenAI-compatible caller -> gateway) ------------------------------------
 
-
-def _content(value: Any, field: str) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        parts = []
-        for i, part in enumerate(value):
-            if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
-                raise _bad(f"{field}[{i}]", "only text content parts are supported")
-            parts.append(part["text"])
-        return "".join(parts)
-    raise _bad(field, "must be a string or a list of text parts")
+_ROLE_NAMES = "system, developer, user, assistant or tool"
+_TOOL_SHAPE = '{"type": "function", "function": {"name": ...}}'
+_CHOICE_SHAPE = '"auto", "none", "required" or {"type": "function", "function": {"name": ...}}'
+_MAX_TOKENS = 1 << 30
+_INT64 = 1 << 63
 
 
-def _message(raw: Any, i: int) -> Message:
-    field = f"messages[{i}]"
-    if not isinstance(raw, dict):
-        raise _bad(field, "must be an object")
-    role = _ROLE_FROM_OPENAI.get(raw.get("role", ""))
-    if role is None:
-        raise _bad(f"{field}.role", "must be system, developer, user, assistant or tool")
-    calls: tuple[ToolCall, ...] = ()
-    if raw.get("tool_calls"):
-        try:
-            calls = _tool_calls_from_message(raw)
-        except (KeyError, TypeError) as exc:
-            raise _bad(f"{field}.tool_calls", f"malformed tool call ({exc})") from None
-    name = raw.get("name") or ""
-    return Message(
-        role, _content(raw.get("content"), f"{field}.content"), str(name), calls, str(raw.get("tool_call_id") or "")
+@with_config(WIRE_CONFIG)
+class _TextPart(TypedDict):
+    type: Literal["text"]
+    text: str
+
+
+@with_config(WIRE_CONFIG)
+class _FunctionCall(TypedDict):
+    name: str
+    arguments: NotRequired[str | None]
+
+
+@with_config(WIRE_CONFIG)
+class _ToolCallIn(TypedDict):
+    id: NotRequired[str]
+    function: _FunctionCall
+
+
+@with_config(WIRE_CONFIG)
+class _MessageIn(TypedDict):
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: NotRequired[str | list[_TextPart] | None]
+    name: NotRequired[str | None]
+    tool_calls: NotRequired[list[_ToolCallIn] | None]
+    tool_call_id: NotRequired[str | None]
+
+
+@with_config(WIRE_CONFIG)
+class _FunctionIn(TypedDict):
+    name: str
+    description: NotRequired[str | None]
+    parameters: NotRequired[dict[str, Any] | None]
+
+
+@with_config(WIRE_CONFIG)
+class _ToolIn(TypedDict):
+    function: _FunctionIn
+
+
+@with_config(WIRE_CONFIG)
+class _FunctionName(TypedDict):
+    name: str
+
+
+@with_config(WIRE_CONFIG)
+class _ToolChoiceIn(TypedDict):
+    function: _FunctionName
+
+
+@with_config(WIRE_CONFIG)
+class _ResponseFormatIn(TypedDict):
+    type: Literal["text", "json_object"]
+
+
+@with_config(WIRE_CONFIG)
+class _StreamOptions(TypedDict):
+    include_usage: NotRequired[bool | None]
+
+
+@with_config(WIRE_CONFIG)
+class ChatCompletionBody(TypedDict):
+    """The fields of an OpenAI chat completion request the gateway reads (others are ignored)."""
+
+    model: Annotated[str, Field(min_length=1)]
+    messages: Annotated[list[_MessageIn], Field(min_length=1)]
+    n: NotRequired[Literal[1] | None]
+    stop: NotRequired[str | list[str] | None]
+    max_completion_tokens: NotRequired[Annotated[int, Field(ge=1, le=_MAX_TOKENS)] | None]
+    max_tokens: NotRequired[Annotated[int, Field(ge=1, le=_MAX_TOKENS)] | None]
+    seed: NotRequired[Annotated[int, Field(ge=-_INT64, lt=_INT64)] | None]
+    response_format: NotRequired[_ResponseFormatIn | None]
+    metadata: NotRequired[dict[str, str] | None]
+    temperature: NotRequired[Annotated[float, Field(ge=0.0, le=2.0)] | None]
+    top_p: NotRequired[Annotated[float, Field(ge=0.0, le=1.0)] | None]
+    logprobs: NotRequired[bool | None]
+    top_logprobs: NotRequired[Annotated[int, Field(ge=0, le=20)] | None]
+    tools: NotRequired[list[_ToolIn] | None]
+    tool_choice: NotRequired[Literal["auto", "none", "required"] | _ToolChoiceIn | None]
+    stream: NotRequired[bool | None]
+    stream_options: NotRequired[_StreamOptions | None]
+
+
+_CHAT_BODY = wire_type(ChatCompletionBody)
+
+# What each field must be, in the words users see (keys: field patterns, see agentplane.wire_models).
+_CHAT_PROBLEMS = {
+    "model": "is required (a model alias; GET /v1/models lists them)",
+    "messages": "must be a non-empty list",
+    "messages[]": "must be an object",
+    "messages[].role": f"must be {_ROLE_NAMES}",
+    "messages[].content": "must be a string or a list of text parts",
+    "messages[].content[]": "only text content parts are supported",
+    "messages[].name": "must be a string",
+    "messages[].tool_calls": "malformed tool call (expected a list of {id, function: {name, arguments}})",
+    "messages[].tool_call_id": "must be a string",
+    "n": "only n = 1 is supported",
+    "stop": "must be a string or a list of strings",
+    "max_completion_tokens": f"must be an integer in [1, {_MAX_TOKENS}]",
+    "max_tokens": f"must be an integer in [1, {_MAX_TOKENS}]",
+    "seed": f"must be an integer in [{-_INT64}, {_INT64 - 1}]",
+    "response_format": 'type must be "text" or "json_object"',
+    "metadata": "must be an object of strings",
+    "temperature": "must be a number in [0, 2]",
+    "top_p": "must be a number in [0, 1]",
+    "logprobs": "must be a boolean",
+    "top_logprobs": "must be an integer in [0, 20]",
+    "tools": "must be a list",
+    "tools[]": f"must be {_TOOL_SHAPE}",
+    "tools[].function.parameters": "must be a JSON Schema object",
+    "tool_choice": f"must be {_CHOICE_SHAPE}",
+    "stream": "must be a boolean",
+    "stream_options": "must be an object with include_usage",
+}
+
+
+def _message(raw: _MessageIn) -> Message:
+    content = raw.get("content")
+    text = content if isinstance(content, str) else "".join(p["text"] for p in content or ())
+    calls = tuple(
+        ToolCall(c.get("id", ""), c["function"]["name"], c["function"].get("arguments") or "{}")
+        for c in raw.get("tool_calls") or ()
     )
+    return Message(_ROLE_FROM_OPENAI[raw["role"]], text, raw.get("name") or "", calls, raw.get("tool_call_id") or "")
 
 
-def _tools(raw: Any) -> tuple[ToolSpec, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise _bad("tools", "must be a list")
-    out = []
-    for i, tool in enumerate(raw):
-        fn = tool.get("function") if isinstance(tool, dict) else None
-        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
-            raise _bad(f"tools[{i}]", 'must be {"type": "function", "function": {"name": ...}}')
-        params = fn.get("parameters") or {"type": "object", "properties": {}}
-        if not isinstance(params, dict):
-            raise _bad(f"tools[{i}].function.parameters", "must be a JSON Schema object")
-        out.append(ToolSpec(fn["name"], str(fn.get("description") or ""), params))
-    return tuple(out)
-
-
-def _tool_choice(raw: Any) -> str:
-    if raw is None:
-        return ""
-    if isinstance(raw, str) and raw in ("auto", "none", "required"):
-        return raw
-    if isinstance(raw, dict) and isinstance(raw.get("function"), dict) and isinstance(raw["function"].get("name"), str):
-        return str(raw["function"]["name"])
-    raise _bad("tool_choice", 'must be "auto", "none", "required" or {"type": "function", "function": {"name": ...}}')
-
-
-def _number(doc: dict[str, Any], field: str, low: float, high: float) -> float | None:
-    value = doc.get(field)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise _bad(field, f"must be a number in [{low:g}, {high:g}]")
-    return float(value)
-
-
-def _int(doc: dict[str, Any], field: str, low: int, high: int) -> int | None:
-    value = doc.get(field)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _bad(field, f"must be an integer in [{low}, {high}]")
-    return value
+def _tool_spec(tool: _ToolIn) -> ToolSpec:
+    fn = tool["function"]
+    return ToolSpec(
+        fn["name"], fn.get("description") or "", fn.get("parameters") or {"type": "object", "properties": {}}
+    )
 
 
 def chat_request_from_request(doc: Any) -> tuple[ChatRequest, bool, bool]:
@@ -266,48 +322,28 @@ def chat_request_from_request(doc: Any) -> tuple[ChatRequest, bool, bool]:
     Raises:
         InvalidArgumentError: A field is missing or malformed (named in the violation).
     """
-    if not isinstance(doc, dict):
-        raise _bad("body", "must be a JSON object")
-    model = doc.get("model")
-    if not isinstance(model, str) or not model:
-        raise _bad("model", "is required (a model alias; GET /v1/models lists them)")
-    messages = doc.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise _bad("messages", "must be a non-empty list")
-    if doc.get("n", 1) != 1:
-        raise _bad("n", "only n = 1 is supported")
-    stop = doc.get("stop")
-    if isinstance(stop, str):
-        stop = [stop]
-    if stop is not None and (not isinstance(stop, list) or not all(isinstance(s, str) for s in stop)):
-        raise _bad("stop", "must be a string or a list of strings")
-    max_tokens = _int(doc, "max_completion_tokens", 1, 1 << 30) or _int(doc, "max_tokens", 1, 1 << 30) or 0
-    seed = _int(doc, "seed", -(1 << 63), (1 << 63) - 1)
-    fmt = doc.get("response_format")
-    fmt_type = fmt.get("type") if isinstance(fmt, dict) else None
-    if fmt is not None and fmt_type not in ("text", "json_object"):
-        raise _bad("response_format", 'type must be "text" or "json_object"')
-    metadata = doc.get("metadata") or {}
-    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-        raise _bad("metadata", "must be an object of strings")
+    body = parse(_CHAT_BODY, doc, _CHAT_PROBLEMS)
+    stop = body.get("stop")
+    choice = body.get("tool_choice")
+    fmt = body.get("response_format")
+    options = body.get("stream_options")
     req = ChatRequest(
-        model=model,
-        messages=[_message(m, i) for i, m in enumerate(messages)],
-        temperature=_number(doc, "temperature", 0.0, 2.0),
-        top_p=_number(doc, "top_p", 0.0, 1.0),
-        max_tokens=max_tokens,
-        stop=tuple(stop or ()),
-        seed=seed,
-        logprobs=bool(doc.get("logprobs")),
-        top_logprobs=_int(doc, "top_logprobs", 0, 20) or 0,
-        tools=_tools(doc.get("tools")),
-        tool_choice=_tool_choice(doc.get("tool_choice")),
-        response_format="json_object" if fmt_type == "json_object" else "",
-        metadata={str(k): v for k, v in metadata.items()},
+        model=body["model"],
+        messages=[_message(m) for m in body["messages"]],
+        temperature=body.get("temperature"),
+        top_p=body.get("top_p"),
+        max_tokens=body.get("max_completion_tokens") or body.get("max_tokens") or 0,
+        stop=(stop,) if isinstance(stop, str) else tuple(stop or ()),
+        seed=body.get("seed"),
+        logprobs=bool(body.get("logprobs")),
+        top_logprobs=body.get("top_logprobs") or 0,
+        tools=tuple(_tool_spec(t) for t in body.get("tools") or ()),
+        tool_choice=choice["function"]["name"] if isinstance(choice, dict) else choice or "",
+        response_format="json_object" if fmt and fmt["type"] == "json_object" else "",
+        metadata=dict(body.get("metadata") or {}),
     )
-    options = doc.get("stream_options")
-    include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
-    return req, bool(doc.get("stream")), include_usage
+    include_usage = bool(options and options.get("include_usage"))
+    return req, bool(body.get("stream")), include_usage
 
 
 def logprobs_to_openai(logprobs: list[TokenLogprob] | None) -> dict[str, Any] | None:
@@ -328,25 +364,33 @@ def logprobs_to_openai(logprobs: list[TokenLogprob] | None) -> dict[str, Any] | 
     }
 
 
+@with_config(WIRE_CONFIG)
+class EmbeddingsBody(TypedDict):
+    """The fields of an OpenAI embeddings request the gateway reads."""
+
+    model: Annotated[str, Field(min_length=1)]
+    input: Annotated[str | list[str], Field(min_length=1)]
+    encoding_format: NotRequired[Literal["float", "base64"] | None]
+
+
+_EMBEDDINGS_BODY = wire_type(EmbeddingsBody)
+_EMBEDDING_PROBLEMS = {
+    "model": "is required",
+    "input": "must be a string or a non-empty list of strings (token arrays are not supported)",
+    "encoding_format": 'must be "float" or "base64"',
+}
+
+
 def embedding_inputs_from_request(doc: Any) -> tuple[str, list[str], bool]:
     """(model, inputs, base64) from an OpenAI embeddings request body.
 
     Raises:
         InvalidArgumentError: A field is missing or malformed.
     """
-    if not isinstance(doc, dict):
-        raise _bad("body", "must be a JSON object")
-    model = doc.get("model")
-    if not isinstance(model, str) or not model:
-        raise _bad("model", "is required")
-    raw = doc.get("input")
-    inputs = [raw] if isinstance(raw, str) else raw
-    if not isinstance(inputs, list) or not inputs or not all(isinstance(s, str) for s in inputs):
-        raise _bad("input", "must be a string or a non-empty list of strings (token arrays are not supported)")
-    fmt = doc.get("encoding_format") or "float"
-    if fmt not in ("float", "base64"):
-        raise _bad("encoding_format", 'must be "float" or "base64"')
-    return model, inputs, fmt == "base64"
+    body = parse(_EMBEDDINGS_BODY, doc, _EMBEDDING_PROBLEMS)
+    raw = body["input"]
+    inputs = [raw] if isinstance(raw, str) else list(raw)
+    return body["model"], inputs, body.get("encoding_format") == "base64"
 
 
 def _b64(vector: list[float]) -> str:

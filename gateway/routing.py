@@ -13,6 +13,11 @@ router orders the usable deployments by weighted random choice and tries them:
 - then the next alias of the chain is tried.
 
 Every decision is recorded as an `Attempt` for the caller's audit trail.
+
+Composition: `gateway.selection.HopCandidates` chooses the candidates of a hop
+(order, capability and breaker skips, the tries bound); one round over them is
+`Router._round`; the rounds, their backoff, Retry-After, the deadline check and
+the jitter come from the shared `agentplane.resilience.retry_call`.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from agentplane import request_context
@@ -32,11 +37,12 @@ from agentplane.errors import (
     ResourceExhaustedError,
     UnavailableError,
 )
-from agentplane.resilience import BreakerRegistry, BreakerState
+from agentplane.resilience import BreakerRegistry, CircuitBreaker, retry_call
 from agentplane.settings import RetrySettings
-from gateway.catalogue import Deployment, Hop, RoutePlan
+from gateway.catalogue import Deployment, RoutePlan
 from gateway.models import Attempt, ChatRequest, Completion, Embeddings, StreamDelta, StreamEnd
 from gateway.pii import Redaction
+from gateway.selection import HopCandidates, attempt_record
 from gateway.upstream import ChatProvider, FailureKind, UpstreamError
 
 __all__ = ["OpenStream", "Routed", "Router"]
@@ -71,8 +77,36 @@ class OpenStream:
             yield event
 
 
-def _attempt(dep: Deployment, outcome: str, reason: str, **extra: object) -> Attempt:
-    return Attempt(dep.alias, dep.name, dep.provider, dep.residency, outcome, reason, **extra)  # type: ignore[arg-type]
+@dataclass(slots=True)
+class _Run:
+    """What one routed request has done so far, over every hop."""
+
+    plan: RoutePlan
+    attempts: list[Attempt] = field(default_factory=list)
+    failures: list[UpstreamError] = field(default_factory=list)
+    calls: int = 0
+    breaker_wait_s: float | None = None
+
+    def note_breaker_wait(self, wait_s: float | None) -> None:
+        if wait_s is not None:
+            self.breaker_wait_s = wait_s if self.breaker_wait_s is None else min(self.breaker_wait_s, wait_s)
+
+
+class _RoundFailedError(Exception):
+    """Every candidate of a round failed; `retry_call` decides whether another round follows."""
+
+    def __init__(self, retry: bool, retry_after_s: float | None) -> None:
+        super().__init__("every candidate of the round failed")
+        self.retry = retry
+        self.retry_after_s = retry_after_s
+
+    @staticmethod
+    def worth_retrying(exc: BaseException) -> bool:
+        return isinstance(exc, _RoundFailedError) and exc.retry
+
+    @staticmethod
+    def asked_wait_s(exc: BaseException) -> float | None:
+        return exc.retry_after_s if isinstance(exc, _RoundFailedError) else None
 
 
 class Router:
@@ -177,20 +211,6 @@ class Router:
         else:
             breaker.record_failure()
 
-    def _order(self, deps: tuple[Deployment, ...]) -> tuple[Deployment, ...] | list[Deployment]:
-        if len(deps) < 2:
-            return deps
-        rnd = self._rng.random
-        # Efraimidis-Spirakis: a weighted random permutation in one sort.
-        return sorted(deps, key=lambda d: rnd() ** (1.0 / d.weight), reverse=True)
-
-    @staticmethod
-    def _first_reason(hop: Hop) -> str:
-        if hop.fallback_from:
-            return f"fallback from alias {hop.fallback_from!r}"
-        n = len(hop.deployments)
-        return f"weighted choice among {n} deployments" if n > 1 else "only deployment of the alias"
-
     async def _run(
         self,
         plan: RoutePlan,
@@ -200,115 +220,122 @@ class Router:
         redaction: Redaction | None,
         stream: bool = False,
     ) -> tuple[T, Routed]:
-        attempts: list[Attempt] = []
-        calls = 0
-        failures: list[UpstreamError] = []
-        breaker_wait: float | None = None
+        """Each hop in turn: rounds over its candidates, with backoff between rounds (`retry_call`)."""
+        run = _Run(plan)
         self._budget.record_request()
         for hop in plan.hops:
-            attempts.extend(hop.skipped)
-            candidates = self._order(hop.deployments)
-            excluded: set[str] = set()
-            tries = 0
-            round_no = 0
-            reason = self._first_reason(hop)
-            waited = 0.0
-            while tries < self._policy.max_attempts:
-                round_failures: list[UpstreamError] = []
-                for dep in candidates:
-                    if tries >= self._policy.max_attempts:
-                        break
-                    if dep.name in excluded:
-                        continue
-                    if requires_tools and not dep.supports_tools:
-                        excluded.add(dep.name)
-                        attempts.append(_attempt(dep, "skipped_capability", "deployment does not support tools"))
-                        continue
-                    breaker = self.breakers.get(dep.name)
-                    if not breaker.allow():
-                        wait = breaker.retry_after_s()
-                        breaker_wait = wait if breaker_wait is None else min(breaker_wait, wait)
-                        excluded.add(dep.name)
-                        attempts.append(_attempt(dep, "breaker_open", f"circuit open; next probe in {wait:.1f}s"))
-                        continue
-                    why = f"half-open probe; {reason}" if breaker.state is BreakerState.HALF_OPEN else reason
-                    if calls > 0 and not self._budget.try_spend():
-                        breaker.release_probe()
-                        raise self._final(plan, attempts, failures, breaker_wait, "retry budget exhausted")
-                    timeout_s, caller_bound = self._timeout(dep)
-                    tries += 1
-                    calls += 1
-                    started = time.perf_counter()
-                    try:
-                        value = await call(dep, timeout_s)
-                    except UpstreamError as exc:
-                        latency_ms = (time.perf_counter() - started) * 1000.0
-                        attempts.append(
-                            _attempt(
-                                dep,
-                                "error",
-                                why,
-                                latency_ms=latency_ms,
-                                error=f"{exc.kind.value}: {exc.message}",
-                                http_status=exc.http_status,
-                                backoff_s=waited,
-                            )
-                        )
-                        waited = 0.0
-                        if exc.kind is FailureKind.TIMEOUT and caller_bound:
-                            breaker.release_probe()
-                            raise DeadlineExceededError(
-                                f"the call's deadline passed while waiting for {dep.name}",
-                                reason="DEADLINE_EXCEEDED",
-                                metadata={"deployment": dep.name},
-                            ) from None
-                        if exc.kind.unhealthy:
-                            breaker.record_failure()
-                        else:
-                            breaker.release_probe()
-                        if exc.kind is FailureKind.REJECTED:
-                            raise InvalidArgumentError(
-                                f"{dep.name} rejected the request: {exc.message}",
-                                reason="UPSTREAM_REJECTED",
-                                metadata={"deployment": dep.name, "http_status": str(exc.http_status)},
-                            ) from None
-                        failures.append(exc)
-                        round_failures.append(exc)
-                        too_long = exc.retry_after_s is not None and exc.retry_after_s > self._policy.max_retry_after_s
-                        if not exc.kind.retryable or too_long:
-                            excluded.add(dep.name)
-                        reason = f"failover after {dep.name} failed"
-                        continue
-                    except BaseException:
-                        breaker.release_probe()
-                        raise
-                    if not stream:  # a stream's verdict comes at its end (stream_ended)
-                        breaker.record_success()
-                    attempts.append(
-                        _attempt(
-                            dep,
-                            "ok",
-                            why,
-                            latency_ms=(time.perf_counter() - started) * 1000.0,
-                            backoff_s=waited,
-                        )
-                    )
-                    redacted = redaction is not None and redaction.changed and not dep.on_prem
-                    return value, Routed(dep, attempts, calls, redacted)
-                if tries >= self._policy.max_attempts or all(d.name in excluded for d in candidates):
-                    break
-                round_no += 1
-                delay = self._policy.backoff_s(round_no, self._rng)
-                asked = [f.retry_after_s for f in round_failures if f.retry_after_s is not None]
-                if asked:
-                    delay = max(delay, *asked)
-                left = request_context.remaining_s()
-                if left is not None and delay >= left:
-                    break
-                await asyncio.sleep(delay)
-                waited = delay
-                reason = f"retry {round_no} after {delay:.3f}s backoff"
-        raise self._final(plan, attempts, failures, breaker_wait, "")
+            run.attempts.extend(hop.skipped)
+            candidates = HopCandidates(
+                hop,
+                self.breakers,
+                self._rng,
+                requires_tools=requires_tools,
+                max_tries=self._policy.max_attempts,
+                attempts=run.attempts,
+            )
+
+            def on_retry(number: int, exc: BaseException, delay: float, hop: HopCandidates = candidates) -> None:
+                hop.waited_s = delay
+                hop.reason = f"retry {number} after {delay:.3f}s backoff"
+
+            async def one_round(_number: int, hop: HopCandidates = candidates) -> tuple[T, Deployment]:
+                return await self._round(run, hop, call, stream=stream)
+
+            try:
+                value, dep = await retry_call(
+                    one_round,
+                    self._policy,
+                    retryable=_RoundFailedError.worth_retrying,
+                    retry_after=_RoundFailedError.asked_wait_s,
+                    on_retry=on_retry,
+                    rng=self._rng,
+                )
+            except _RoundFailedError:
+                continue  # the next alias of the chain
+            finally:
+                run.note_breaker_wait(candidates.breaker_wait_s)
+            redacted = redaction is not None and redaction.changed and not dep.on_prem
+            return value, Routed(dep, run.attempts, run.calls, redacted)
+        raise self._final(run, "")
+
+    async def _round(
+        self, run: _Run, candidates: HopCandidates, call: _Call[T], *, stream: bool
+    ) -> tuple[T, Deployment]:
+        """One pass over the hop's candidates: each failure fails over to the next at once.
+
+        Raises:
+            _RoundFailedError: Every candidate of the round failed (`retry` says whether another round may help).
+            InvalidArgumentError: An upstream rejected the request itself.
+            DeadlineExceededError: The caller's deadline passed.
+            AgentplaneError: The retry budget is exhausted (the whole call ends).
+        """
+        failures: list[UpstreamError] = []
+        for cand in candidates.round():
+            dep, breaker = cand.deployment, cand.breaker
+            if run.calls > 0 and not self._budget.try_spend():
+                breaker.release_probe()
+                raise self._final(run, "retry budget exhausted")
+            timeout_s, caller_bound = self._timeout(dep)
+            waited = candidates.start_try()
+            run.calls += 1
+            started = time.perf_counter()
+            try:
+                value = await call(dep, timeout_s)
+            except UpstreamError as exc:
+                latency_ms = (time.perf_counter() - started) * 1000.0
+                error = f"{exc.kind.value}: {exc.message}"
+                record = attempt_record(
+                    dep, "error", cand.reason, latency_ms=latency_ms, error=error, http_status=exc.http_status
+                )
+                record.backoff_s = waited
+                run.attempts.append(record)
+                self._settle_failure(dep, breaker, exc, caller_bound=caller_bound)
+                run.failures.append(exc)
+                too_long = exc.retry_after_s is not None and exc.retry_after_s > self._policy.max_retry_after_s
+                if not exc.kind.retryable or too_long:
+                    candidates.exclude(dep)
+                else:
+                    failures.append(exc)
+                candidates.reason = f"failover after {dep.name} failed"
+                continue
+            except BaseException:
+                breaker.release_probe()
+                raise
+            if not stream:  # a stream's verdict comes at its end (stream_ended)
+                breaker.record_success()
+            latency_ms = (time.perf_counter() - started) * 1000.0
+            record = attempt_record(dep, "ok", cand.reason, latency_ms=latency_ms)
+            record.backoff_s = waited
+            run.attempts.append(record)
+            return value, dep
+        asked = [f.retry_after_s for f in failures if f.retry_after_s is not None]
+        raise _RoundFailedError(not candidates.exhausted, max(asked) if asked else None)
+
+    @staticmethod
+    def _settle_failure(dep: Deployment, breaker: CircuitBreaker, exc: UpstreamError, *, caller_bound: bool) -> None:
+        """Report a failed attempt to its breaker; raise when the failure ends the whole call.
+
+        Raises:
+            DeadlineExceededError: The attempt timed out on the caller's deadline (not the upstream's fault).
+            InvalidArgumentError: The upstream rejected the request itself (neither retried nor failed over).
+        """
+        if exc.kind is FailureKind.TIMEOUT and caller_bound:
+            breaker.release_probe()
+            raise DeadlineExceededError(
+                f"the call's deadline passed while waiting for {dep.name}",
+                reason="DEADLINE_EXCEEDED",
+                metadata={"deployment": dep.name},
+            ) from None
+        if exc.kind.unhealthy:
+            breaker.record_failure()
+        else:
+            breaker.release_probe()
+        if exc.kind is FailureKind.REJECTED:
+            raise InvalidArgumentError(
+                f"{dep.name} rejected the request: {exc.message}",
+                reason="UPSTREAM_REJECTED",
+                metadata={"deployment": dep.name, "http_status": str(exc.http_status)},
+            ) from None
 
     @staticmethod
     def _timeout(dep: Deployment) -> tuple[float, bool]:
@@ -322,17 +349,13 @@ class Router:
         return left, True
 
     @staticmethod
-    def _final(
-        plan: RoutePlan,
-        attempts: list[Attempt],
-        failures: list[UpstreamError],
-        breaker_wait: float | None,
-        why: str,
-    ) -> AgentplaneError:
-        alias = plan.route.alias
+    def _final(run: _Run, why: str) -> AgentplaneError:
+        """The error of a call no deployment answered, from what was tried."""
+        alias = run.plan.route.alias
+        failures, breaker_wait = run.failures, run.breaker_wait_s
         summary = "; ".join(
             f"{a.deployment}: {a.outcome}" + (f" ({a.error})" if a.error else "")
-            for a in attempts
+            for a in run.attempts
             if a.outcome != "skipped_sensitivity"
         )
         metadata = {"model": alias, "attempts": summary[:1000]}

@@ -107,6 +107,7 @@ async def retry_call(
     retry_after: Callable[[BaseException], float | None] = _retry_after,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     on_retry: Callable[[int, BaseException, float], None] | None = None,
+    rng: random.Random | None = None,
 ) -> T:
     """Run `attempt(n)` (n = 0, 1, ...) until it succeeds or retrying is pointless.
 
@@ -122,6 +123,7 @@ async def retry_call(
         retry_after: Server-requested delay for an error, if any (honoured as a floor).
         sleep: Awaitable sleep (injectable).
         on_retry: Called with (retry number, error, delay) before each wait.
+        rng: Randomness of the jitter (injectable); default the `random` module.
 
     Returns:
         The first successful result.
@@ -136,7 +138,7 @@ async def retry_call(
             number += 1
             if not isinstance(exc, Exception) or not retryable(exc) or number >= policy.max_attempts:
                 raise
-            delay = policy.backoff_s(number)
+            delay = policy.backoff_s(number, rng)
             asked = retry_after(exc)
             if asked is not None:
                 if asked > policy.max_retry_after_s:

@@ -46,21 +46,49 @@ def test_parses_a_full_request() -> None:
     assert stream and usage
 
 
+_OK = [{"role": "user", "content": "x"}]
+
+
 @pytest.mark.parametrize(
-    ("doc", "field"),
+    ("doc", "message"),
     [
-        ({"messages": [{"role": "user", "content": "x"}]}, "model"),
-        ({"model": "m", "messages": []}, "messages"),
-        ({"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, "messages[0].content[0]"),
-        ({"model": "m", "messages": [{"role": "user", "content": "x"}], "temperature": 3}, "temperature"),
-        ({"model": "m", "messages": [{"role": "user", "content": "x"}], "n": 2}, "n"),
-        ({"model": "m", "messages": [{"role": "user", "content": "x"}], "max_tokens": "many"}, "max_tokens"),
+        ({"messages": _OK}, "model: is required (a model alias; GET /v1/models lists them)"),
+        ({"model": "m", "messages": []}, "messages: must be a non-empty list"),
+        ({"model": "m", "messages": ["x"]}, "messages[0]: must be an object"),
+        (
+            {"model": "m", "messages": [{"role": "robot", "content": "x"}]},
+            "messages[0].role: must be system, developer, user, assistant or tool",
+        ),
+        (
+            {"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]},
+            "messages[0].content[0]: only text content parts are supported",
+        ),
+        ({"model": "m", "messages": _OK, "temperature": 3}, "temperature: must be a number in [0, 2]"),
+        ({"model": "m", "messages": _OK, "temperature": True}, "temperature: must be a number in [0, 2]"),
+        ({"model": "m", "messages": _OK, "n": 2}, "n: only n = 1 is supported"),
+        ({"model": "m", "messages": _OK, "max_tokens": "many"}, "max_tokens: must be an integer in [1, 1073741824]"),
+        ({"model": "m", "messages": _OK, "stop": [1]}, "stop: must be a string or a list of strings"),
+        ({"model": "m", "messages": _OK, "metadata": {"k": 1}}, "metadata: must be an object of strings"),
+        (
+            {"model": "m", "messages": _OK, "tools": [{"type": "function"}]},
+            'tools[0]: must be {"type": "function", "function": {"name": ...}}',
+        ),
+        (
+            {"model": "m", "messages": _OK, "tool_choice": "sometimes"},
+            'tool_choice: must be "auto", "none", "required" or {"type": "function", "function": {"name": ...}}',
+        ),
+        (
+            {"model": "m", "messages": [{"role": "assistant", "tool_calls": [{"id": "c", "function": {}}]}]},
+            "messages[0].tool_calls: malformed tool call (expected a list of {id, function: {name, arguments}})",
+        ),
+        ([1, 2], "body: must be a JSON object"),
     ],
 )
-def test_rejects_malformed_fields(doc: dict[str, object], field: str) -> None:
+def test_rejects_malformed_fields_with_clear_messages(doc: object, message: str) -> None:
     with pytest.raises(InvalidArgumentError) as err:
         chat_request_from_request(doc)
-    assert err.value.violations[0].field == field
+    assert err.value.message == message
+    assert err.value.violations[0].field == message.split(":", maxsplit=1)[0]
 
 
 def test_request_body_sends_top_logprobs_with_logprobs() -> None:
@@ -74,6 +102,23 @@ def test_request_body_sends_top_logprobs_with_logprobs() -> None:
 def test_completion_without_usage_is_marked() -> None:
     c = completion_from_response({"choices": [{"message": {"content": "hi"}, "finish_reason": None}]})
     assert c.content == "hi" and c.finish_reason == "stop" and not c.usage_reported
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ({"input": "x"}, "model: is required"),
+        (
+            {"model": "e", "input": [[1, 2]]},
+            "input: must be a string or a non-empty list of strings (token arrays are not supported)",
+        ),
+        ({"model": "e", "input": "x", "encoding_format": "int8"}, 'encoding_format: must be "float" or "base64"'),
+    ],
+)
+def test_embedding_requests_are_refused_with_clear_messages(doc: dict[str, object], message: str) -> None:
+    with pytest.raises(InvalidArgumentError) as err:
+        embedding_inputs_from_request(doc)
+    assert err.value.message == message
 
 
 def test_embeddings_base64_is_little_endian_float32() -> None:

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import random
-from collections import Counter
 
 import pytest
 
 from agentplane.errors import DeadlineExceededError, InvalidArgumentError, ResourceExhaustedError, UnavailableError
-from agentplane.resilience import BreakerRegistry
 from agentplane.rpc import unary
 from agentplane.v1 import gateway_pb2
-from gateway.config import RetrySettings
-from gateway.routing import Router
 from tests.gateway.conftest import Harness, user
 from tests.support.fake_llm import Fault
 
@@ -172,29 +167,6 @@ async def test_caller_deadline_bounds_the_whole_call(gw: Harness) -> None:
     assert (await breaker_state(gw, "general")) == {"onprem-a": "closed"}, (
         "our own deadline is not the upstream's fault"
     )
-
-
-async def test_weighted_order_follows_weights() -> None:
-    from gateway.catalogue import Catalogue
-    from gateway.config import GatewaySettings
-
-    settings = GatewaySettings.model_validate(
-        {
-            "models": {
-                "w": {
-                    "deployments": [
-                        {"name": "heavy", "model": "m", "base_url": "http://127.0.0.1:1/v1", "weight": 3},
-                        {"name": "light", "model": "m", "base_url": "http://127.0.0.1:1/v1", "weight": 1},
-                    ]
-                }
-            }
-        }
-    )
-    catalogue = Catalogue.from_settings(settings, {})
-    router = Router({}, BreakerRegistry(), RetrySettings(), rng=random.Random(7))
-    deployments = catalogue.routes["w"].deployments
-    firsts = Counter(router._order(deployments)[0].name for _ in range(4000))
-    assert 0.70 < firsts["heavy"] / 4000 < 0.80
 
 
 async def test_concurrent_requests_spread_over_both_deployments(gw: Harness) -> None:
