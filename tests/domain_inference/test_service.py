@@ -18,7 +18,7 @@ from domain_inference.adapters.triton import TritonBackend
 from domain_inference.artifacts import ModelArtifacts
 from domain_inference.config import DomainInferenceSettings, TritonClientSettings
 from domain_inference.server import build_server
-from tests.domain_inference.triton_support import TritonUnderTest, shared_triton
+from tests.domain_inference.triton_support import TritonUnderTest, settled_statistics, shared_triton
 from tests.support.servers import channel, running
 from tests.support.settings import test_settings
 
@@ -90,7 +90,7 @@ async def test_concurrent_callers_are_batched_by_triton(
         stub = inference_pb2_grpc.DomainInferenceStub(chan.channel)
         calls = [unary(stub.Classify, inference_pb2.ClassifyRequest(texts=[t])) for t in titles]
         responses = await asyncio.gather(*calls)
-    after = await stats.statistics("encoder")
+    after = await settled_statistics(stats, "encoder", requests=before.requests + len(titles))
     await stats.aclose()
     assert all(r.path == TRITON for r in responses)
     inferences, executions = after.inferences - before.inferences, after.executions - before.executions

@@ -15,7 +15,7 @@ from tritonclient.grpc import InferInput, InferRequestedOutput
 
 from domain_inference.adapters.triton import TritonBackend
 from domain_inference.config import TritonClientSettings
-from tests.domain_inference.triton_support import TritonUnderTest
+from tests.domain_inference.triton_support import TritonUnderTest, settled_statistics
 
 
 def test_missing_artifacts_exit_with_the_build_command(tmp_path: Path) -> None:
@@ -48,7 +48,7 @@ async def test_without_dynamic_batching_every_request_is_its_own_execution(artif
             await client.infer("text-encoder", [data], outputs=[InferRequestedOutput("sentence_embedding")])
 
         await asyncio.gather(*(one(f"headline number {i}") for i in range(16)))
-        encoder = await stats.statistics("encoder")
+        encoder = await settled_statistics(stats, "encoder", requests=16)
         await stats.aclose()
         await client.close()
         assert encoder.inferences == 16 and encoder.executions == 16

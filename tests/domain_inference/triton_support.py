@@ -9,6 +9,7 @@ at the end of the session.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -21,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from domain_inference.adapters.triton import ModelStatistics, TritonBackend
 
 READY_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 30.0
@@ -138,3 +141,20 @@ def shared_triton(config: pytest.Config, artifacts: Path, data_dir: Path) -> Tri
         config.add_cleanup(stop)
         return started
     return triton
+
+
+async def settled_statistics(
+    stats: TritonBackend, model: str, *, requests: int, timeout_s: float = 30.0
+) -> ModelStatistics:
+    """The model's counters once at least `requests` requests are counted.
+
+    Triton counts a composing model's request after the ensemble has already answered, so
+    under load the last request can be missing from a read taken right after the replies.
+    Triton has no event for it: re-read under a bounded deadline.
+    """
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        current = await stats.statistics(model)
+        if current.requests >= requests or asyncio.get_running_loop().time() > deadline:
+            return current
+        await asyncio.sleep(0.05)
