@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from agentplane.errors import FailedPreconditionError, FieldViolation, NotFoundError
+from agentplane.errors import FailedPreconditionError, FieldViolation, InvalidArgumentError, NotFoundError
 from gateway.config import AliasSettings, DeploymentSettings, GatewaySettings
 from gateway.models import Attempt
 
@@ -86,6 +86,8 @@ class RoutePlan:
     hops: tuple[Hop, ...]
     has_cloud: bool
     """Some usable deployment is a cloud one (PII redaction may apply)."""
+    calls_tools: bool
+    """Some usable deployment can call tools (`supports_tools`)."""
 
 
 def _deployment(alias: str, cfg: DeploymentSettings, env: Mapping[str, str]) -> Deployment:
@@ -178,8 +180,9 @@ class Catalogue:
             usable = tuple(d for d in route.deployments if d.on_prem or not sensitive)
             skipped = tuple(_skip(d) for d in route.deployments if sensitive and not d.on_prem)
             hops.append(Hop(name, usable, skipped, came_from))
-        has_cloud = any(not d.on_prem for hop in hops for d in hop.deployments)
-        return RoutePlan(self.routes[alias], tuple(hops), has_cloud)
+        reachable = [d for hop in hops for d in hop.deployments]
+        has_cloud = any(not d.on_prem for d in reachable)
+        return RoutePlan(self.routes[alias], tuple(hops), has_cloud, any(d.supports_tools for d in reachable))
 
     def route(self, alias: str) -> AliasRoute:
         """The route of `alias`.
@@ -217,3 +220,23 @@ class Catalogue:
                 violations=[FieldViolation("sensitivity", "sensitive data may only reach on_prem deployments")],
             )
         return plan
+
+    def check_tools(self, plan: RoutePlan) -> None:
+        """Refuse a request with tools for an alias that cannot call them (never drop them silently).
+
+        Raises:
+            InvalidArgumentError: No usable deployment of the plan supports tools (reason TOOLS_NOT_SUPPORTED).
+        """
+        if plan.calls_tools:
+            return
+        alias = plan.route.alias
+        deployments = ", ".join(d.name for hop in plan.hops for d in hop.deployments) or "none usable"
+        able = ", ".join(sorted(a for a, r in self.routes.items() if any(d.supports_tools for d in r.deployments)))
+        hint = f"aliases that can: {able}" if able else "no alias of this gateway can"
+        raise InvalidArgumentError(
+            f"model {alias!r} cannot call tools: none of its deployments ({deployments}) supports tool calling; "
+            f"send the request without tools, or use an alias that supports them ({hint})",
+            reason="TOOLS_NOT_SUPPORTED",
+            metadata={"model": alias},
+            violations=[FieldViolation("tools", f"model {alias!r} cannot call tools")],
+        )

@@ -84,7 +84,7 @@ class DeploymentSettings(FrozenModel):
     supports_logprobs: bool | None = None
     """Whether the deployment returns logprobs; None = by provider (Anthropic: no)."""
     supports_tools: bool = True
-    """Whether tool definitions may be sent."""
+    """Whether the deployment calls tools; requests with tools never reach one that does not (refused when none can)."""
     stream_usage: bool = True
     """Ask for usage in streams (stream_options.include_usage); servers that ignore it are estimated."""
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
@@ -118,6 +118,8 @@ def _embedded_catalogue() -> dict[str, AliasSettings]:
         base_url=_EMBEDDED_BASE_URL,
         residency="on_prem",
         timeout_s=120.0,
+        # llama-cpp-python's server drops `tools` without a word for this model's chat format.
+        supports_tools=False,
     )
     return {
         "general": AliasSettings(deployments=(local,), system_prompt=_EMBEDDED_SYSTEM_PROMPT, default_max_tokens=256),

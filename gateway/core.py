@@ -106,6 +106,8 @@ class GatewayCore:
         route = self.catalogue.route(req.model)
         self._validator.check_chat(req)
         plan = self.catalogue.plan(req.model, req.sensitivity.sensitive)
+        if req.tools:
+            self.catalogue.check_tools(plan)
         if route.system_prompt and not any(m.role == "system" for m in req.messages):
             req.messages.insert(0, Message("system", route.system_prompt))
         if req.temperature is None and route.default_temperature is not None:

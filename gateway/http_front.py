@@ -36,7 +36,6 @@ from agentplane.errors import (
     InternalError,
     InvalidArgumentError,
     NotFoundError,
-    ResourceExhaustedError,
 )
 from agentplane.limits import TenantLimiter, TenantPermit
 from agentplane.request_context import Principal, RequestContext
@@ -64,9 +63,9 @@ _MAX_CACHED_KEYS = 4096
 _Handler = Callable[[BaseRequest, RequestContext], Awaitable[web.StreamResponse]]
 
 
-def _error_response(err: AgentplaneError, status: int | None = None) -> web.Response:
+def _error_response(err: AgentplaneError) -> web.Response:
     code, body, headers = error_body(err)
-    return web.Response(status=status or code, body=body, content_type=_JSON, headers=headers)
+    return web.Response(status=code, body=body, content_type=_JSON, headers=headers)
 
 
 class HttpFront:
@@ -193,12 +192,12 @@ class HttpFront:
                 return _error_response(exc)
             except web.HTTPRequestEntityTooLarge:
                 return _error_response(
-                    ResourceExhaustedError(
-                        f"the body is larger than {self._settings.max_body_bytes} bytes",
+                    InvalidArgumentError(
+                        f"the body is larger than the limit of {self._settings.max_body_bytes} bytes "
+                        "(http.max_body_bytes)",
                         reason="REQUEST_TOO_LARGE",
-                        metadata={"subject": "http.max_body_bytes"},
-                    ),
-                    status=413,
+                        violations=[FieldViolation("body", f"larger than {self._settings.max_body_bytes} bytes")],
+                    )
                 )
             except Exception:
                 log.exception("unhandled error in %s (request %s)", method, ctx.request_id)

@@ -46,34 +46,45 @@ _STATUS = {
     Code.UNAVAILABLE: 503,
     Code.DEADLINE_EXCEEDED: 504,
 }
+# The `error.type` of each status, as OpenAI's API writes it; the openai SDK picks its
+# exception class by status alone (400 BadRequestError ... 429 RateLimitError, >= 500
+# InternalServerError), which tests/gateway/test_http_errors.py checks status by status.
 _TYPE = {
     400: "invalid_request_error",
     401: "authentication_error",
     403: "permission_error",
     404: "not_found_error",
+    409: "invalid_request_error",
     412: "invalid_request_error",
+    413: "invalid_request_error",
     429: "rate_limit_error",
-    502: "api_error",
-    503: "api_error",
+    499: "invalid_request_error",
+    500: "server_error",
+    501: "invalid_request_error",
+    502: "server_error",
+    503: "service_unavailable_error",
     504: "timeout_error",
 }
+# Reasons whose status or type differs from their code's.
+_STATUS_OF_REASON = {"REQUEST_TOO_LARGE": 413}
+_TYPE_OF_REASON = {"BUDGET_EXCEEDED": "insufficient_quota"}
 _SENSITIVITY = {s.name.lower(): s for s in Sensitivity}
 _CACHE_MODES = {m.value: m for m in CacheMode}
 _DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def error_status(err: AgentplaneError) -> int:
-    """The HTTP status of an error (502 when an upstream failed us, 503 when we shed load)."""
+    """The HTTP status of an error (502 when an upstream failed us, 503 when we shed load, 413 for a body too large)."""
     if err.code == Code.UNAVAILABLE and err.reason.startswith(("UPSTREAM_", "STREAM_")):
         return 502
-    return _STATUS.get(err.code, 500)
+    return _STATUS_OF_REASON.get(err.reason) or _STATUS.get(err.code, 500)
 
 
 def _error_doc(err: AgentplaneError, status: int) -> dict[str, Any]:
     return {
         "error": {
             "message": err.message,
-            "type": _TYPE.get(status, "api_error"),
+            "type": _TYPE_OF_REASON.get(err.reason) or _TYPE.get(status, "server_error"),
             "param": err.violations[0].field if err.violations else None,
             "code": err.reason.lower(),
         }

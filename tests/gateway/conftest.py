@@ -50,6 +50,7 @@ def catalogue(onprem: FakeLLM, cloud: FakeLLM) -> dict[str, Any]:
         "pair": {
             "deployments": [dep("pair-a", onprem, "on_prem", weight=1.0), dep("pair-b", onprem, "on_prem", weight=1.0)]
         },
+        "plain": {"deployments": [dep("plain-a", onprem, "on_prem", supports_tools=False)]},
         "slowpoke": {"deployments": [dep("slowpoke-a", onprem, "on_prem", timeout_s=0.3)]},
         "cloud-only": {
             "deployments": [dep("cloud-only-a", cloud, "cloud", input_price_per_1k=1.0, output_price_per_1k=2.0)]
