@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 import redis.asyncio as redis_asyncio
 
@@ -169,6 +170,16 @@ async def gw(tmp_path: Path) -> AsyncIterator[Harness]:
     """A gateway with default test settings."""
     async with running_gateway(tmp_path) as harness:
         yield harness
+
+
+@pytest.fixture
+async def sdk(gw: Harness) -> AsyncIterator[openai.AsyncOpenAI]:
+    """The official openai SDK against the gateway's HTTP front, as acme-user, without retries."""
+    client = openai.AsyncOpenAI(base_url=f"{gw.http_url}/v1", api_key=raw_key("acme-user"), max_retries=0)
+    try:
+        yield client
+    finally:
+        await client.close()
 
 
 @pytest.fixture

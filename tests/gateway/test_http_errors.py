@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
@@ -16,15 +14,6 @@ HELLO: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello"}]
 LOOKUP: list[ChatCompletionToolParam] = [
     {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}
 ]
-
-
-@pytest.fixture
-async def sdk(gw: Harness) -> AsyncIterator[openai.AsyncOpenAI]:
-    client = openai.AsyncOpenAI(base_url=f"{gw.http_url}/v1", api_key=raw_key("acme-user"), max_retries=0)
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 async def _refusal(call: object) -> openai.APIStatusError:

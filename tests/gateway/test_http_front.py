@@ -23,15 +23,6 @@ def msgs(text: str) -> list[ChatCompletionMessageParam]:
 
 
 @pytest.fixture
-async def sdk(gw: Harness) -> AsyncIterator[openai.AsyncOpenAI]:
-    client = openai.AsyncOpenAI(base_url=f"{gw.http_url}/v1", api_key=raw_key("acme-user"), max_retries=0)
-    try:
-        yield client
-    finally:
-        await client.close()
-
-
-@pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
