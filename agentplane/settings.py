@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from agentplane.resilience import BreakerSettings, RetryBudget, RetryPolicy
 
@@ -45,11 +45,14 @@ __all__ = [
     "FrozenModel",
     "LimitSettings",
     "LogSettings",
+    "MetricsEndpointSettings",
+    "MetricsSettings",
     "RetrySettings",
     "ServerSettings",
     "ServiceSettings",
     "SettingsError",
     "TenantLimitSettings",
+    "TracingSettings",
     "load_settings",
 ]
 
@@ -202,6 +205,55 @@ class LogSettings(FrozenModel):
         return value.lower()
 
 
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+class MetricsSettings(FrozenModel):
+    """The service's Prometheus `/metrics` endpoint (its own port, apart from the gRPC port)."""
+
+    enabled: bool = True
+    """Record metrics and serve them; off: no endpoint and no per-call recording."""
+    host: str = "127.0.0.1"
+    """Address to bind; beyond loopback only with `require_key` or TLS."""
+    port: int = Field(0, ge=0, le=65535)
+    """Port to bind; 0 picks a free one (`agentplane up` sets it from `endpoints.metrics`)."""
+    require_key: bool = False
+    """Scrapers must send an API key (`Authorization: Bearer` or x-api-key) of a key with the
+    `metrics` or `admin` role."""
+    tls_cert_file: Path | None = None
+    """PEM certificate chain: serve HTTPS."""
+    tls_key_file: Path | None = None
+    """PEM private key of `tls_cert_file`."""
+    max_tenant_labels: int = Field(50, ge=0)
+    """Distinct tenants that get their own label value; the rest are counted as tenant="_other"."""
+
+    @model_validator(mode="after")
+    def _protected_off_loopback(self) -> MetricsSettings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together")
+        if self.enabled and self.host not in _LOOPBACK_HOSTS and not self.require_key and self.tls_cert_file is None:
+            raise ValueError(
+                f"serving metrics on {self.host} (beyond loopback) needs require_key = true or TLS "
+                "(tls_cert_file and tls_key_file)"
+            )
+        return self
+
+
+class TracingSettings(FrozenModel):
+    """OpenTelemetry traces, exported by OTLP. Off by default; nothing is traced or propagated when off."""
+
+    enabled: bool = False
+    """Create spans for every gRPC call (server and client) and upstream HTTP call."""
+    otlp_endpoint: str = "http://127.0.0.1:4317"
+    """OTLP/gRPC collector that receives the spans."""
+    otlp_insecure: bool = True
+    """Plain-text gRPC to the collector (a local agent); false: TLS."""
+    sample_ratio: float = Field(1.0, ge=0.0, le=1.0)
+    """Share of new traces sampled (a caller's sampled flag is always honoured)."""
+    export_timeout_s: float = Field(10.0, gt=0)
+    """Deadline of one batch export."""
+
+
 class ClientSettings(FrozenModel):
     """How this service calls other agentplane services."""
 
@@ -213,6 +265,15 @@ class ClientSettings(FrozenModel):
     """Default deadline of outgoing calls; never beyond the incoming call's deadline."""
 
 
+class MetricsEndpointSettings(FrozenModel):
+    """host:port of each service's /metrics endpoint (every replica)."""
+
+    controller: tuple[str, ...] = ("127.0.0.1:9461",)
+    gateway: tuple[str, ...] = ("127.0.0.1:9462",)
+    domain_inference: tuple[str, ...] = ("127.0.0.1:9463",)
+    realtime: tuple[str, ...] = ("127.0.0.1:9464",)
+
+
 class EndpointSettings(FrozenModel):
     """Where each agentplane service listens (host:port of every replica)."""
 
@@ -220,6 +281,8 @@ class EndpointSettings(FrozenModel):
     gateway: tuple[str, ...] = ("127.0.0.1:50052",)
     domain_inference: tuple[str, ...] = ("127.0.0.1:50053",)
     realtime: tuple[str, ...] = ("127.0.0.1:50054",)
+    metrics: MetricsEndpointSettings = MetricsEndpointSettings()
+    """Where each service serves /metrics (`agentplane up` binds them there; `agentplane top` reads them)."""
 
 
 class ServiceSettings(FrozenModel):
@@ -233,6 +296,8 @@ class ServiceSettings(FrozenModel):
     log: LogSettings = LogSettings()
     client: ClientSettings = ClientSettings()
     endpoints: EndpointSettings = EndpointSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    tracing: TracingSettings = TracingSettings()
 
 
 S = TypeVar("S", bound=ServiceSettings)
