@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
-from prometheus_client.exposition import choose_encoder
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, choose_encoder, generate_latest
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -72,6 +72,7 @@ class MetricsRegistry:
         self.service = service
         self.registry = CollectorRegistry(auto_describe=True)
         self.tenant = TenantLabels(settings.max_tenant_labels)
+        self._raw: list[Callable[[], bytes]] = []
         if process:
             ProcessCollector(registry=self.registry)
         info = self.gauge("service_info", "The service this endpoint belongs to (always 1).", ["service"])
@@ -114,6 +115,14 @@ class MetricsRegistry:
         """Register a collector that reads its values when scraped (queue depths, breaker states)."""
         self.registry.register(collector)
 
+    def add_raw(self, text: Callable[[], bytes]) -> None:
+        """Append `text()` (Prometheus text format, as another process served it) to every rendering.
+
+        Re-exported metrics keep their names exactly (parsing and re-serialising them would
+        rename counters to `_total`); a registry with raw parts always renders the text format.
+        """
+        self._raw.append(text)
+
     def series_names(self) -> set[str]:
         """Every series name a query may use: `x_total` of counters, `x_bucket`/`x_sum`/`x_count` of histograms.
 
@@ -126,5 +135,8 @@ class MetricsRegistry:
 
     def render(self, accept: str = "") -> tuple[bytes, str]:
         """The exposition of every metric in the format `accept` asks for: (body, content type)."""
+        if self._raw:
+            parts = [generate_latest(self.registry), *(text() for text in self._raw)]
+            return b"".join(p if p.endswith(b"\n") or not p else p + b"\n" for p in parts), CONTENT_TYPE_LATEST
         encoder, content_type = choose_encoder(accept)
         return encoder(self.registry), content_type
