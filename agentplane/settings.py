@@ -243,9 +243,10 @@ class TracingSettings(FrozenModel):
     """OpenTelemetry traces, exported by OTLP. Off by default; nothing is traced or propagated when off."""
 
     enabled: bool = False
-    """Create spans for every gRPC call (server and client) and upstream HTTP call."""
-    otlp_endpoint: str = "http://127.0.0.1:4317"
-    """OTLP/gRPC collector that receives the spans."""
+    """Create spans for every gRPC call (server and client) and upstream HTTP call, W3C trace context."""
+    otlp_endpoint: str = ""
+    """OTLP/gRPC collector that receives the spans, e.g. "http://127.0.0.1:4317"; "" = none (spans are
+    still made and propagated, so logs and audit records carry trace ids that other services share)."""
     otlp_insecure: bool = True
     """Plain-text gRPC to the collector (a local agent); false: TLS."""
     sample_ratio: float = Field(1.0, ge=0.0, le=1.0)

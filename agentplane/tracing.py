@@ -86,7 +86,7 @@ class Tracing:
 
     @classmethod
     def from_settings(cls, service: str, settings: TracingSettings) -> Tracing:
-        """The service's tracing as configured: off, or spans batched to the OTLP collector.
+        """The service's tracing as configured: off, on without export, or spans batched to the OTLP collector.
 
         Args:
             service: The service's name ("controller", ...).
@@ -94,14 +94,15 @@ class Tracing:
         """
         if not settings.enabled:
             return cls.off()
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-        exporter = OTLPSpanExporter(
-            endpoint=settings.otlp_endpoint, insecure=settings.otlp_insecure, timeout=settings.export_timeout_s
-        )
         provider = cls.provider_for(service, settings.sample_ratio)
-        provider.add_span_processor(BatchSpanProcessor(exporter))
+        if settings.otlp_endpoint:
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+            from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+            exporter = OTLPSpanExporter(
+                endpoint=settings.otlp_endpoint, insecure=settings.otlp_insecure, timeout=settings.export_timeout_s
+            )
+            provider.add_span_processor(BatchSpanProcessor(exporter))
         return cls(provider, owns_provider=True)
 
     @staticmethod
