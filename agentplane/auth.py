@@ -1,7 +1,7 @@
 """API keys: stored as SHA-256 hashes, each mapped to a tenant and roles.
 
-Layer: shared core, domain level (no grpc, no HTTP). Both the gRPC interceptor and
-the HTTP fronts (gateway, MCP) authenticate through `ApiKeyStore.authenticate`.
+Layer: shared core, domain level (no grpc, no HTTP). Every front admits callers through
+`agentplane.admission`, which looks keys up here (`ApiKeyStore.authenticate`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ __all__ = [
 # the controller calls the gateway on behalf of the task's tenant.
 SERVICE_ROLE = "service"
 ANONYMOUS = Principal(name="anonymous", tenant="default", roles=frozenset({"admin", "reviewer"}))
+_MAX_CACHED_KEYS = 4096
 
 
 def hash_key(raw_key: str) -> str:
@@ -67,6 +68,8 @@ class ApiKeyStore:
         self._by_hash: dict[str, Principal] = {
             k.sha256: Principal(name=k.name, tenant=k.tenant, roles=frozenset(k.roles)) for k in keys
         }
+        # Raw key -> principal of keys seen recently: hash each key once, not on every call.
+        self._recent: dict[str, Principal] = {}
 
     @classmethod
     def from_settings(cls, settings: AuthSettings, data_dir: Path) -> ApiKeyStore:
@@ -95,9 +98,14 @@ class ApiKeyStore:
             return ANONYMOUS
         if not raw_key:
             raise UnauthenticatedError("missing API key: send it in the x-api-key header", reason="API_KEY_MISSING")
-        principal = self._by_hash.get(hash_key(raw_key))
+        principal = self._recent.get(raw_key)
         if principal is None:
-            raise UnauthenticatedError("invalid API key", reason="API_KEY_INVALID")
+            principal = self._by_hash.get(hash_key(raw_key))
+            if principal is None:
+                raise UnauthenticatedError("invalid API key", reason="API_KEY_INVALID")
+            if len(self._recent) >= _MAX_CACHED_KEYS:
+                self._recent.clear()
+            self._recent[raw_key] = principal
         if act_for_tenant and act_for_tenant != principal.tenant:
             if SERVICE_ROLE not in principal.roles:
                 raise PermissionDeniedError(

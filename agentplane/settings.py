@@ -299,6 +299,8 @@ class ServiceSettings(FrozenModel):
     endpoints: EndpointSettings = EndpointSettings()
     metrics: MetricsSettings = MetricsSettings()
     tracing: TracingSettings = TracingSettings()
+    use_uvloop: bool = False
+    """Run the process's event loop on uvloop (services that benefit turn it on by default)."""
 
 
 S = TypeVar("S", bound=ServiceSettings)

@@ -1,19 +1,17 @@
 """Builds and runs the controller's gRPC server (`python -m controller.server`).
 
-Start order: store (recovery needs it), downstream channels, runner (resumes
-unfinished tasks), review sweeper, then the gRPC server. Stop order is the reverse:
-the server drains in-flight calls first, then running tasks get a grace period,
-then channels and the store close.
+Layer: composition root. `build_controller` returns the controller's `ServiceHost`.
+Start order: store (recovery needs it), downstream channels, external tool servers,
+runner (resumes unfinished tasks), review sweeper, then the gRPC server. The host
+closes them in reverse: the server drains in-flight calls first, then running tasks
+get a grace period, then tools, channels and the store close.
 """
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 
-from agentplane.log import configure_logging
-from agentplane.rpc import GrpcServer, ServiceBinding, run_until_signal
-from agentplane.settings import load_settings
+from agentplane.rpc import CleanupContext, ResourceKey, ServiceBinding, ServiceHost, closing, lifecycle, serve_main
 from agentplane.v1 import controller_pb2_grpc
 from controller.adapters import DomainClient, Downstream, GatewayClient, RealtimeClient
 from controller.adapters.mcp_tools import ExternalTools
@@ -29,58 +27,55 @@ from controller.steps import Executor
 from controller.store import open_store
 from controller.store.base import Store
 
-__all__ = ["SERVICE_NAME", "Controller", "build_controller", "main"]
+__all__ = ["RUNNER", "SERVICE_NAME", "STORE", "build_controller", "main"]
 
 SERVICE_NAME = "agentplane.v1.TaskController"
+STORE = ResourceKey[Store]("store")
+RUNNER = ResourceKey("runner", TaskRunner)
 
 
-@dataclass
-class Controller:
-    """The controller's long-lived parts, with one start and one stop."""
+def _store(store: Store) -> CleanupContext:
+    async def opened() -> AsyncIterator[None]:
+        await store.open()
+        yield
+        await store.aclose()
 
-    settings: ControllerSettings
-    store: Store
-    downstreams: list[Downstream]
-    runner: TaskRunner
-    reviews: ReviewDesk
-    server: GrpcServer
-    tools: ExternalTools | None = None
-
-    async def start(self) -> int:
-        """Open the store, connect external tool servers, resume unfinished tasks, start serving; return the port."""
-        await self.store.open()
-        if self.tools is not None:
-            await self.tools.start()
-        await self.runner.start()
-        self.reviews.start()
-        return await self.server.start()
-
-    async def stop(self) -> None:
-        """Drain calls, let running tasks finish (bounded), close everything."""
-        await self.server.stop()
-        await self.aclose_after_server()
-
-    async def aclose_after_server(self) -> None:
-        """Everything `stop` does after the gRPC server has drained."""
-        await self.reviews.aclose()
-        await self.runner.aclose(grace_s=self.settings.server.grace_period_s)
-        if self.tools is not None:
-            await self.tools.aclose()
-        for down in self.downstreams:
-            await down.aclose()
-        await self.store.aclose()
+    return opened
 
 
-def build_controller(settings: ControllerSettings) -> Controller:
-    """Wire the controller (nothing starts until `start`)."""
-    store = open_store(settings)
+def _runner(runner: TaskRunner, grace_s: float) -> CleanupContext:
+    async def running() -> AsyncIterator[None]:
+        await runner.start()
+        yield
+        await runner.aclose(grace_s=grace_s)
+
+    return running
+
+
+def _sweeper(reviews: ReviewDesk) -> CleanupContext:
+    async def sweeping() -> AsyncIterator[None]:
+        reviews.start()
+        yield
+        await reviews.aclose()
+
+    return sweeping
+
+
+def build_controller(settings: ControllerSettings) -> ServiceHost:
+    """Wire the controller (nothing starts until the host's `start`)."""
+    host = ServiceHost(settings, "controller")
+    store = host[STORE] = open_store(settings)
+    host.add("store", _store(store))
     gateway = Downstream("gateway", settings.endpoints.gateway, settings.client, settings.downstream)
     domain = Downstream("domain_inference", settings.endpoints.domain_inference, settings.client, settings.downstream)
     realtime = Downstream("realtime", settings.endpoints.realtime, settings.client, settings.downstream)
+    host.add("channels", closing(gateway, domain, realtime))
+    tools = ExternalTools(settings.external_tools, settings.policy) if settings.external_tools else None
+    if tools is not None:
+        host.add("external_tools", lifecycle(tools))
     domain_client = DomainClient(domain, settings.routing.embed_model)
     bus = EventBus()
     recorder = TaskRecorder(store, bus)
-    tools = ExternalTools(settings.external_tools, settings.policy) if settings.external_tools else None
     executor = Executor(
         settings,
         domain=domain_client,
@@ -89,33 +84,21 @@ def build_controller(settings: ControllerSettings) -> Controller:
         tools=tools,
         store=store,
     )
-    runner = TaskRunner(settings, recorder, Router(settings.routing, domain_client), executor)
+    runner = host[RUNNER] = TaskRunner(settings, recorder, Router(settings.routing, domain_client), executor)
+    host.add("runner", _runner(runner, settings.server.grace_period_s))
     reviews = ReviewDesk(recorder, settings.review_sweep_interval_s)
+    host.add("review_sweeper", _sweeper(reviews))
     intake = Intake(settings, recorder, runner, bus)
     servicer = TaskControllerService(intake, runner, recorder, reviews, bus)
-    binding = ServiceBinding(
-        SERVICE_NAME, lambda s: controller_pb2_grpc.add_TaskControllerServicer_to_server(servicer, s)
+    host.serve(
+        [ServiceBinding(SERVICE_NAME, lambda s: controller_pb2_grpc.add_TaskControllerServicer_to_server(servicer, s))]
     )
-    server = GrpcServer(settings, [binding])
-    return Controller(settings, store, [gateway, domain, realtime], runner, reviews, server, tools)
-
-
-async def serve(settings: ControllerSettings) -> None:
-    """Run until SIGTERM/SIGINT, then stop in order."""
-    controller = build_controller(settings)
-    await controller.store.open()
-    if controller.tools is not None:
-        await controller.tools.start()
-    await controller.runner.start()
-    controller.reviews.start()
-    await run_until_signal(controller.server, on_stop=controller.aclose_after_server)
+    return host
 
 
 def main() -> None:
     """Load settings, then serve until SIGTERM."""
-    settings = load_settings(ControllerSettings, "controller")
-    configure_logging("controller", settings.log.level, json_format=settings.log.json_format)
-    asyncio.run(serve(settings))
+    serve_main(ControllerSettings, "controller", build_controller)
 
 
 if __name__ == "__main__":

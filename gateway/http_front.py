@@ -3,8 +3,8 @@
 Layer: HTTP boundary (the inbound twin of `service.py`). Routes:
 `POST /v1/chat/completions` (JSON or SSE with `stream: true`), `POST /v1/embeddings`,
 `GET /v1/models`, and `GET /healthz` (no key). Callers authenticate with
-`Authorization: Bearer <key>` (what the openai SDK sends) or `x-api-key`, through
-the same `ApiKeyStore` and `TenantLimiter` instances as the gRPC server, so a
+`Authorization: Bearer <key>` (what the openai SDK sends) or `x-api-key`, admitted
+by the same `Admission` instance as the gRPC server (agentplane.admission), so a
 tenant's limits hold across both fronts. The deadline is `x-request-timeout` or the
 SDK's `x-stainless-read-timeout` (seconds), capped by settings.
 
@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
 import logging
-import secrets
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 
@@ -28,7 +26,7 @@ from aiohttp import web
 from aiohttp.web_request import BaseRequest
 
 from agentplane import request_context
-from agentplane.auth import ApiKeyStore
+from agentplane.admission import Admission, Admitted, error_of
 from agentplane.errors import (
     AgentplaneError,
     DeadlineExceededError,
@@ -37,9 +35,7 @@ from agentplane.errors import (
     InvalidArgumentError,
     NotFoundError,
 )
-from agentplane.limits import TenantLimiter, TenantPermit
-from agentplane.request_context import Principal, RequestContext
-from agentplane.rpc.interceptors import REQUEST_ID_HEADER, TENANT_HEADER, TRACE_ID_HEADER
+from agentplane.request_context import RequestContext
 from gateway.config import HttpFrontSettings
 from gateway.core import GatewayCore
 from gateway.http_wire import (
@@ -59,7 +55,6 @@ __all__ = ["HttpFront"]
 log = logging.getLogger(__name__)
 
 _JSON = "application/json"
-_MAX_CACHED_KEYS = 4096
 _Handler = Callable[[BaseRequest, RequestContext], Awaitable[web.StreamResponse]]
 
 
@@ -74,21 +69,13 @@ class HttpFront:
     Args:
         settings: Host, port, body and deadline limits.
         core: The gateway core.
-        keys: The gRPC server's key store.
-        limiter: The gRPC server's tenant limiter.
+        admission: The gRPC server's caller admission (keys and tenant limits).
     """
 
-    def __init__(
-        self, settings: HttpFrontSettings, core: GatewayCore, keys: ApiKeyStore, limiter: TenantLimiter
-    ) -> None:
+    def __init__(self, settings: HttpFrontSettings, core: GatewayCore, admission: Admission) -> None:
         self._settings = settings
         self._core = core
-        self._keys = keys
-        self._limiter = limiter
-        self._principals: dict[str, Principal] = {}
-        # Request ids: a random per-process prefix and a counter (unique, and no syscall per request).
-        self._id_prefix = secrets.token_hex(8)
-        self._id_counter = itertools.count(1)
+        self._admission = admission
         self._runner: web.ServerRunner | None = None
         self.port = 0
         self._models_body = self._models_document()
@@ -103,6 +90,11 @@ class HttpFront:
     def host(self) -> str:
         """The address the front binds."""
         return self._settings.host
+
+    @property
+    def address(self) -> str:
+        """host:port of the front (after start)."""
+        return f"{self._settings.host}:{self.port}"
 
     async def start(self) -> int:
         """Bind and serve; return the bound port."""
@@ -143,22 +135,8 @@ class HttpFront:
 
     # --- admission -------------------------------------------------------------------
 
-    def _principal(self, key: str | None, act_for: str | None) -> Principal:
-        if act_for or not key:
-            return self._keys.authenticate(key, act_for)
-        principal = self._principals.get(key)
-        if principal is None:  # hash once per key, not per request
-            principal = self._keys.authenticate(key)
-            if len(self._principals) >= _MAX_CACHED_KEYS:
-                self._principals.clear()
-            self._principals[key] = principal
-        return principal
-
-    def _admit(self, request: BaseRequest, method: str) -> tuple[RequestContext, TenantPermit]:
+    def _admit(self, request: BaseRequest, method: str) -> Admitted:
         headers = request.headers
-        auth = headers.get("Authorization")
-        key = auth[7:].strip() if auth and auth[:7].lower() == "bearer " else headers.get("x-api-key")
-        principal = self._principal(key, headers.get(TENANT_HEADER))
         timeout_s = self._settings.default_timeout_s
         asked = headers.get("x-request-timeout") or headers.get("x-stainless-read-timeout")
         if asked:
@@ -169,22 +147,15 @@ class HttpFront:
                     "x-request-timeout must be a number of seconds",
                     violations=[FieldViolation("x-request-timeout", "not a number")],
                 ) from None
-        request_id = headers.get(REQUEST_ID_HEADER) or f"{self._id_prefix}{next(self._id_counter):016x}"
-        ctx = RequestContext(
-            request_id=request_id,
-            trace_id=headers.get(TRACE_ID_HEADER) or request_id,
-            principal=principal,
-            deadline=time.monotonic() + timeout_s,
-            method=method,
-        )
-        return ctx, self._limiter.acquire(principal.tenant)
+        return self._admission.admit(headers, method=method, timeout_s=timeout_s)
 
     def _guarded(self, handler: _Handler, method: str) -> Callable[[BaseRequest], Awaitable[web.StreamResponse]]:
         async def guarded(request: BaseRequest) -> web.StreamResponse:
             try:
-                ctx, permit = self._admit(request, method)
+                admitted = self._admit(request, method)
             except AgentplaneError as exc:
                 return _error_response(exc)
+            ctx = admitted.context
             try:
                 with request_context.use(ctx):
                     return await handler(request, ctx)
@@ -199,13 +170,10 @@ class HttpFront:
                         violations=[FieldViolation("body", f"larger than {self._settings.max_body_bytes} bytes")],
                     )
                 )
-            except Exception:
-                log.exception("unhandled error in %s (request %s)", method, ctx.request_id)
-                return _error_response(
-                    InternalError(f"internal error; quote request id {ctx.request_id} to the operator")
-                )
+            except Exception as exc:
+                return _error_response(error_of(exc, ctx))
             finally:
-                permit.release()
+                admitted.release()
 
         return guarded
 

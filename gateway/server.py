@@ -1,24 +1,22 @@
 """Builds and runs the gateway: gRPC LLMGateway and the OpenAI-compatible HTTP front (`python -m gateway.server`).
 
 Layer: composition root. `build_core` wires settings into the core (catalogue,
-providers, breakers, router, cache, usage ledger); `build_server` returns a
-`GatewayServer`, a `GrpcServer` that also starts the core and the HTTP front on
-the same event loop and shares its key store and tenant limiter with it.
+providers, breakers, router, cache, usage ledger); `build_server` returns the
+gateway's `ServiceHost`: the core, then the gRPC server, then the HTTP front on the
+same event loop, sharing the gRPC server's caller admission (keys and tenant limits).
+`host[CORE]` and `host[HTTP_FRONT]` are the core and the front.
 Upstream keys are read from the environment here, once (`api_key_env`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 
-from agentplane.log import configure_logging
 from agentplane.resilience import BreakerRegistry
-from agentplane.rpc import GrpcServer, ServiceBinding, run_until_signal
-from agentplane.settings import load_settings
+from agentplane.rpc import CleanupContext, ResourceKey, ServiceBinding, ServiceHost, lifecycle, serve_main
 from agentplane.v1 import gateway_pb2_grpc
 from gateway.adapters.anthropic_provider import AnthropicProvider
 from gateway.adapters.openai_provider import OpenAIProvider
@@ -35,9 +33,11 @@ from gateway.service import LLMGatewayServicer
 from gateway.upstream import ChatProvider
 from gateway.usage import UsageLedger, UsageStore
 
-__all__ = ["SERVICE_NAME", "GatewayServer", "build_core", "build_server", "main"]
+__all__ = ["CORE", "HTTP_FRONT", "SERVICE_NAME", "build_core", "build_server", "main"]
 
 SERVICE_NAME = "agentplane.v1.LLMGateway"
+CORE = ResourceKey("core", GatewayCore)
+HTTP_FRONT = ResourceKey("http_front", HttpFront)
 
 
 def _cache(settings: GatewaySettings) -> ResponseCache | None:
@@ -80,84 +80,49 @@ def build_core(
     return GatewayCore(settings, catalogue, router, providers, _cache(settings), ledger)
 
 
-class GatewayServer(GrpcServer):
-    """The gRPC server plus the core's lifecycle and the HTTP front.
+def build_server(settings: GatewaySettings, core: GatewayCore | None = None) -> ServiceHost:
+    """The gateway host (core, gRPC, HTTP front), not yet started.
 
     Args:
         settings: Gateway settings.
-        core: The core both fronts serve.
+        core: The core both fronts serve; default: `build_core(settings)`.
     """
-
-    def __init__(self, settings: GatewaySettings, core: GatewayCore) -> None:
-        servicer = LLMGatewayServicer(core, settings.requests.default_deadline_s)
-        binding = ServiceBinding(SERVICE_NAME, lambda s: gateway_pb2_grpc.add_LLMGatewayServicer_to_server(servicer, s))
-        super().__init__(settings, [binding])
-        self.core = core
-        self.http: HttpFront | None = (
-            HttpFront(settings.http, core, self.keys, self.limiter) if settings.http.enabled else None
-        )
-
-    @property
-    def http_address(self) -> str:
-        """host:port of the HTTP front (after start)."""
-        if self.http is None:
-            raise RuntimeError("the HTTP front is disabled (http.enabled = false)")
-        return f"{self.http.host}:{self.http.port}"
-
-    async def start(self) -> int:
-        """Start the core, the gRPC server and the HTTP front; return the gRPC port."""
-        await self.core.start()
-        try:
-            port = await super().start()
-            if self.http is not None:
-                await self.http.start()
-        except BaseException:
-            await self._close_all()
-            raise
-        return port
-
-    async def stop(self, grace_s: float | None = None) -> None:
-        """Drain gRPC, stop the HTTP front, then close the core (idempotent)."""
-        await super().stop(grace_s)
-        await self._close_all()
-
-    async def _close_all(self) -> None:
-        if self.http is not None:
-            await self.http.aclose()
-        await self.core.aclose()
+    host = ServiceHost(settings, "gateway")
+    core = host[CORE] = core or build_core(settings)
+    host.add("core", lifecycle(core))
+    servicer = LLMGatewayServicer(core, settings.requests.default_deadline_s)
+    grpc = host.serve(
+        [ServiceBinding(SERVICE_NAME, lambda s: gateway_pb2_grpc.add_LLMGatewayServicer_to_server(servicer, s))]
+    )
+    if settings.http.enabled:
+        http = host[HTTP_FRONT] = HttpFront(settings.http, core, grpc.admission)
+        host.add("http", lifecycle(http))
+    return host
 
 
-def build_server(settings: GatewaySettings) -> GrpcServer:
-    """The gateway server (gRPC + HTTP front), not yet started."""
-    return GatewayServer(settings, build_core(settings))
+def _tune_gc(gen0_threshold: int) -> CleanupContext:
+    async def tuned() -> AsyncIterator[None]:
+        # Everything built and started lives as long as the process: keep the collector from
+        # re-scanning it, and collect young objects less often (a request allocates hundreds).
+        gc.collect()
+        gc.freeze()
+        if gen0_threshold:
+            _, gen1, gen2 = gc.get_threshold()
+            gc.set_threshold(gen0_threshold, gen1, gen2)
+        yield
+
+    return tuned
 
 
-def _tune_gc(gen0_threshold: int) -> None:
-    # Everything built so far lives as long as the process: keep the collector from
-    # re-scanning it, and collect young objects less often (a request allocates hundreds).
-    gc.collect()
-    gc.freeze()
-    if gen0_threshold:
-        _, gen1, gen2 = gc.get_threshold()
-        gc.set_threshold(gen0_threshold, gen1, gen2)
-
-
-async def _serve(settings: GatewaySettings) -> None:
-    server = build_server(settings)
-    _tune_gc(settings.gc_gen0_threshold)
-    await run_until_signal(server)
+def _build_process(settings: GatewaySettings) -> ServiceHost:
+    host = build_server(settings)
+    host.add("gc", _tune_gc(settings.gc_gen0_threshold))
+    return host
 
 
 def main() -> None:
     """Load settings, then serve until SIGTERM."""
-    settings = load_settings(GatewaySettings, "gateway")
-    configure_logging("gateway", settings.log.level, json_format=settings.log.json_format)
-    if settings.use_uvloop:
-        import uvloop
-
-        uvloop.run(_serve(settings))
-    else:
-        asyncio.run(_serve(settings))
+    serve_main(GatewaySettings, "gateway", _build_process)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import json
 import logging
-import signal
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +102,7 @@ async def _serve_http(
     service: str, addresses: tuple[str, ...], settings: McpSettings, args: argparse.Namespace, factory: ServerFactory
 ) -> int:
     from agentplane.mcp import HttpMcpServer, ServiceLink, http_app
+    from agentplane.rpc import ServiceHost, closing, lifecycle, run_until_signal
 
     keys = ApiKeyStore.from_settings(settings.auth, settings.data_dir)
     if keys.enabled and not len(keys):
@@ -111,15 +111,12 @@ async def _serve_http(
     port = args.port if args.port is not None else settings.http.ports.get(service, 0)
     link = ServiceLink(service, addresses, settings.client, timeout_s=settings.call_timeout_s)
     server = HttpMcpServer(http_app(factory(link), settings.http, keys), host, port)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        bound = await server.start()
-        print(json.dumps({"service": service, "url": f"http://{host}:{bound}{settings.http.path}"}), flush=True)
-        await stop.wait()
-    finally:
-        await server.stop()
-        await link.aclose()
+    service_host = ServiceHost(settings, f"mcp.{service}")
+    service_host.add("link", closing(link))
+    service_host.add("http", lifecycle(server))
+
+    def announce(_: object) -> None:
+        print(json.dumps({"service": service, "url": f"http://{host}:{server.port}{settings.http.path}"}), flush=True)
+
+    await run_until_signal(service_host, ready=announce)
     return 0

@@ -2,9 +2,11 @@
 
 Layer: shared core, MCP boundary (pure ASGI middleware). The key comes as
 `Authorization: Bearer <key>` (what MCP clients send) or `x-api-key: <key>` (what gRPC
-clients send) and is checked by the same `ApiKeyStore` as the gRPC side. A missing or
+clients send); callers are admitted by the same `Admission` as the gRPC side, without
+tenant limits here (each tool calls a gRPC service, which applies them). A missing or
 unknown key gets 401 with a `WWW-Authenticate: Bearer` challenge and a JSON body that
-says what to send; a verified caller is attached to the request scope for the tools.
+says what to send (a key that may not act for the tenant it names, 403); a verified
+caller is attached to the request scope for the tools.
 """
 
 from __future__ import annotations
@@ -14,20 +16,11 @@ import json
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from agentplane.auth import ApiKeyStore
-from agentplane.errors import AgentplaneError
+from agentplane.admission import Admission, KeyStore, presented_key
+from agentplane.errors import AgentplaneError, Code
 from agentplane.mcp.context import Caller, attach_caller
 
 __all__ = ["ApiKeyMiddleware", "presented_key"]
-
-
-def presented_key(headers: Headers) -> str | None:
-    """The key a request presents: the bearer token, else the x-api-key header."""
-    authorization = headers.get("authorization", "")
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return headers.get("x-api-key") or None
 
 
 class ApiKeyMiddleware:
@@ -38,21 +31,23 @@ class ApiKeyMiddleware:
         keys: The key store shared with the gRPC side.
     """
 
-    def __init__(self, app: ASGIApp, keys: ApiKeyStore) -> None:
+    def __init__(self, app: ASGIApp, keys: KeyStore) -> None:
         self.app = app
-        self.keys = keys
+        self._admission = Admission(keys, limiter=None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        key = presented_key(Headers(scope=scope))
+        headers = Headers(scope=scope)
         try:
-            principal = self.keys.authenticate(key)
+            admitted = self._admission.admit(headers, method=f"MCP {scope.get('path', '')}", timeout_s=None)
         except AgentplaneError as exc:
             await _refuse(send, exc)
             return
-        attach_caller(scope, Caller(key or "", principal))
+        principal = admitted.context.principal
+        assert principal is not None  # admission always names the caller
+        attach_caller(scope, Caller(presented_key(headers) or "", principal))
         await self.app(scope, receive, send)
 
 
@@ -66,7 +61,7 @@ async def _refuse(send: Send, exc: AgentplaneError) -> None:
     await send(
         {
             "type": "http.response.start",
-            "status": 401,
+            "status": 403 if exc.code is Code.PERMISSION_DENIED else 401,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),

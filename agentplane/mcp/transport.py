@@ -19,14 +19,14 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp
 
-from agentplane.auth import ApiKeyStore
+from agentplane.admission import KeyStore
 from agentplane.mcp.auth import ApiKeyMiddleware
 from agentplane.mcp.config import McpHttpSettings
 
 __all__ = ["HttpMcpServer", "http_app", "serve_stdio"]
 
 
-def http_app(server: MCPServer[Any], settings: McpHttpSettings, keys: ApiKeyStore) -> ASGIApp:
+def http_app(server: MCPServer[Any], settings: McpHttpSettings, keys: KeyStore) -> ASGIApp:
     """The authenticated streamable-HTTP ASGI app of `server` (one per server instance).
 
     Args:
@@ -127,6 +127,10 @@ class HttpMcpServer:
             await self.stop()
             raise TimeoutError(f"the MCP HTTP server did not start within {self._start_timeout_s:g}s")
         return self.port
+
+    async def aclose(self) -> None:
+        """`stop` with the default grace period."""
+        await self.stop()
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Stop accepting, let open requests finish for `grace_s`, then close (idempotent)."""

@@ -1,33 +1,38 @@
-"""The one server interceptor: call context, authentication, tenant limits, error mapping.
+"""The one server interceptor: caller admission and error mapping around every method.
 
 Layer: shared core, RPC boundary. Every service's server installs
 `PolicyInterceptor`; servicers therefore only raise `AgentplaneError`s and never
 abort calls themselves. Per call it:
 
-1. builds the `RequestContext` (request and trace ids from metadata, the deadline);
-2. authenticates `x-api-key` (UNAUTHENTICATED when missing or wrong);
-3. admits the call under the tenant's rate and concurrency limits
-   (RESOURCE_EXHAUSTED with RetryInfo and QuotaFailure, never a wait);
-4. maps `AgentplaneError` to a rich status and any other exception to INTERNAL.
+1. admits the caller through the transport-neutral `Admission` (agentplane.admission):
+   request and trace ids, the deadline, the API key (UNAUTHENTICATED when missing or
+   wrong) and the tenant's rate and concurrency limits (RESOURCE_EXHAUSTED with
+   RetryInfo and QuotaFailure, never a wait);
+2. maps `AgentplaneError` to a rich status and any other exception to INTERNAL.
 
-Health checks and reflection are exempt from 2 and 3 so that orchestrators and
+Health checks and reflection are exempt from admission so that orchestrators and
 tools can reach them without a key.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import grpc
 
 from agentplane import request_context
-from agentplane.auth import ApiKeyStore
-from agentplane.errors import AgentplaneError, InternalError
-from agentplane.limits import TenantLimiter, TenantPermit
+from agentplane.admission import (
+    API_KEY_HEADER,
+    REQUEST_ID_HEADER,
+    TENANT_HEADER,
+    TRACE_ID_HEADER,
+    Admission,
+    Admitted,
+    error_of,
+)
+from agentplane.errors import AgentplaneError
 from agentplane.request_context import RequestContext
 from agentplane.rpc.status import to_grpc_status
 
@@ -39,35 +44,18 @@ __all__ = [
     "PolicyInterceptor",
 ]
 
-API_KEY_HEADER = "x-api-key"
-TENANT_HEADER = "x-agentplane-tenant"
-TRACE_ID_HEADER = "x-trace-id"
-REQUEST_ID_HEADER = "x-request-id"
 _EXEMPT_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
-
-log = logging.getLogger("agentplane.rpc")
-
-
-def _trace_id(md: dict[str, str]) -> str:
-    trace = md.get(TRACE_ID_HEADER)
-    if trace:
-        return trace
-    parent = md.get("traceparent", "")  # W3C: version-traceid-spanid-flags
-    parts = parent.split("-")
-    return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else request_context.new_id()
 
 
 class PolicyInterceptor(grpc.aio.ServerInterceptor):
-    """Applies context, auth, limits and error mapping to every method.
+    """Applies admission and error mapping to every method.
 
     Args:
-        keys: Key store used to authenticate callers.
-        limiter: Per-tenant limiter.
+        admission: Authenticates callers and applies tenant limits.
     """
 
-    def __init__(self, keys: ApiKeyStore, limiter: TenantLimiter) -> None:
-        self._keys = keys
-        self._limiter = limiter
+    def __init__(self, admission: Admission) -> None:
+        self._admission = admission
         # Wrapped handlers by method: the servicer's handlers never change, so each is wrapped once.
         self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
@@ -104,45 +92,31 @@ class PolicyInterceptor(grpc.aio.ServerInterceptor):
             )
         return handler  # client-streaming methods: none in the agentplane contracts
 
-    def _admit(self, context: grpc.aio.ServicerContext, method: str) -> tuple[RequestContext, TenantPermit]:
+    def _admit(self, context: grpc.aio.ServicerContext, method: str) -> Admitted:
         md = {m.key: m.value for m in context.invocation_metadata() or () if isinstance(m.value, str)}
-        principal = self._keys.authenticate(md.get(API_KEY_HEADER), md.get(TENANT_HEADER))
-        remaining = context.time_remaining()
-        ctx = RequestContext(
-            request_id=md.get(REQUEST_ID_HEADER) or request_context.new_id(),
-            trace_id=_trace_id(md),
-            principal=principal,
-            deadline=None if remaining is None else time.monotonic() + remaining,
-            method=method,
-        )
-        return ctx, self._limiter.acquire(principal.tenant)
+        return self._admission.admit(md, method=method, timeout_s=context.time_remaining())
 
-    async def _fail(self, context: grpc.aio.ServicerContext, exc: BaseException, ctx: RequestContext | None) -> None:
-        if isinstance(exc, AgentplaneError):
-            err = exc
-        else:
-            rid = ctx.request_id if ctx else ""
-            log.exception("unhandled error in %s (request %s)", ctx.method if ctx else "?", rid)
-            err = InternalError(f"internal error; quote request id {rid} to the operator", reason="INTERNAL")
-        status = to_grpc_status(err)
+    @staticmethod
+    async def _fail(context: grpc.aio.ServicerContext, exc: BaseException, ctx: RequestContext | None) -> NoReturn:
+        status = to_grpc_status(error_of(exc, ctx))
         await context.abort(status.code, status.details, status.trailing_metadata)
+        raise AssertionError("ServicerContext.abort always raises")  # its type stub says it returns
 
     def _wrap_unary(self, behavior: Callable[..., Awaitable[Any]], method: str) -> Callable[..., Awaitable[Any]]:
         async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            ctx: RequestContext | None = None
             try:
-                ctx, permit = self._admit(context, method)
+                admitted = self._admit(context, method)
             except AgentplaneError as exc:
-                await self._fail(context, exc, ctx)
+                await self._fail(context, exc, None)
             try:
-                with request_context.use(ctx):  # type: ignore[arg-type]
+                with request_context.use(admitted.context):
                     return await behavior(request, context)
             except (asyncio.CancelledError, grpc.aio.AbortError):
                 raise
             except Exception as exc:
-                await self._fail(context, exc, ctx)
+                await self._fail(context, exc, admitted.context)
             finally:
-                permit.release()
+                admitted.release()
 
         return unary
 
@@ -150,20 +124,19 @@ class PolicyInterceptor(grpc.aio.ServerInterceptor):
         self, behavior: Callable[..., AsyncIterator[Any]], method: str
     ) -> Callable[..., AsyncIterator[Any]]:
         async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            ctx: RequestContext | None = None
             try:
-                ctx, permit = self._admit(context, method)
+                admitted = self._admit(context, method)
             except AgentplaneError as exc:
-                await self._fail(context, exc, ctx)
+                await self._fail(context, exc, None)
             try:
-                with request_context.use(ctx):  # type: ignore[arg-type]
+                with request_context.use(admitted.context):
                     async for item in behavior(request, context):
                         yield item
             except (asyncio.CancelledError, grpc.aio.AbortError, GeneratorExit):
                 raise
             except Exception as exc:
-                await self._fail(context, exc, ctx)
+                await self._fail(context, exc, admitted.context)
             finally:
-                permit.release()
+                admitted.release()
 
         return stream

@@ -2,31 +2,29 @@
 
 Layer: shared core, RPC boundary. `GrpcServer` wires the policy interceptor, the
 standard health service (grpc.health.v1, one status per service), server
-reflection, message-size limits, keepalive and load shedding; `run_until_signal`
-serves until SIGTERM/SIGINT and then drains: health goes NOT_SERVING, new calls
-are refused, in-flight calls get the grace period to finish.
+reflection, message-size limits, keepalive and load shedding. Its `stop` drains:
+health goes NOT_SERVING, new calls are refused, in-flight calls get the grace
+period to finish. A process runs it as one resource of its `ServiceHost` (host.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
-from agentplane.auth import ApiKeyStore
+from agentplane.admission import Admission
 from agentplane.limits import TenantLimiter
 from agentplane.rpc.interceptors import PolicyInterceptor
 from agentplane.settings import ServiceSettings
 
-__all__ = ["GrpcServer", "ServiceBinding", "run_until_signal"]
+__all__ = ["GrpcServer", "ServiceBinding"]
 
 log = logging.getLogger("agentplane.rpc.server")
 
@@ -47,27 +45,25 @@ class GrpcServer:
     Args:
         settings: The service's settings (server, auth and limit sections are used).
         services: The services to host.
-        keys: Key store; default: built from `settings.auth`.
-        limiter: Tenant limiter; default: built from `settings.limits`. An HTTP front in the
-            same process passes the same instances so both share auth and limits.
+        admission: Caller admission; default: built from `settings.auth` and `settings.limits`.
+            An HTTP front in the same process passes the same one so both share keys and limits.
     """
 
     def __init__(
-        self,
-        settings: ServiceSettings,
-        services: Sequence[ServiceBinding],
-        *,
-        keys: ApiKeyStore | None = None,
-        limiter: TenantLimiter | None = None,
+        self, settings: ServiceSettings, services: Sequence[ServiceBinding], *, admission: Admission | None = None
     ) -> None:
         self._settings = settings
         self._services = tuple(services)
-        self.keys = keys or ApiKeyStore.from_settings(settings.auth, settings.data_dir)
-        self.limiter = limiter or TenantLimiter(settings.limits)
+        self.admission = admission or Admission.from_settings(settings)
         self.health = health_aio.HealthServicer()
         self.port = 0
         self._server: grpc.aio.Server | None = None
         self._stopped = asyncio.Event()
+
+    @property
+    def limiter(self) -> TenantLimiter | None:
+        """The tenant limiter calls are admitted under."""
+        return self.admission.limiter
 
     @property
     def address(self) -> str:
@@ -92,7 +88,7 @@ class GrpcServer:
             ("grpc.server.max_pending_requests_hard_limit", cfg.max_pending_calls),
         ]
         server = grpc.aio.server(
-            interceptors=[PolicyInterceptor(self.keys, self.limiter)],
+            interceptors=[PolicyInterceptor(self.admission)],
             options=options,
             maximum_concurrent_rpcs=cfg.max_concurrent_rpcs,
         )
@@ -133,40 +129,3 @@ class GrpcServer:
         log.info("draining (grace %.1fs)", grace)
         await self._server.stop(grace)
         log.info("stopped")
-
-    async def __aenter__(self) -> GrpcServer:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
-
-
-async def run_until_signal(
-    server: GrpcServer,
-    *,
-    on_stop: Callable[[], Awaitable[None]] | None = None,
-    ready_line: str | None = None,
-) -> None:
-    """Start `server`, serve until SIGTERM or SIGINT, then drain and run `on_stop`.
-
-    Args:
-        server: The server to run (not yet started).
-        on_stop: Cleanup after the server drained (close clients, stores), in that order.
-        ready_line: Printed to stdout once serving (the supervisor waits for health, not this).
-    """
-    loop = asyncio.get_running_loop()
-    stop_requested = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop_requested.set)
-    await server.start()
-    if ready_line:
-        print(ready_line.format(port=server.port), flush=True)
-    try:
-        await stop_requested.wait()
-    finally:
-        await server.stop()
-        if on_stop is not None:
-            await on_stop()

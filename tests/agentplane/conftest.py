@@ -24,4 +24,4 @@ async def probe(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator
     overrides = getattr(request, "param", {})
     server, handlers = build(test_settings(ServiceSettings, "probe", tmp_path, **overrides))
     async with running(server) as address:
-        yield address, handlers, server
+        yield address, handlers, server.grpc

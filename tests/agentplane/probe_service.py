@@ -20,7 +20,7 @@ from typing import Any
 import grpc
 
 from agentplane import errors, request_context
-from agentplane.rpc import GrpcServer, ServiceBinding, ServiceChannel, run_until_signal, unary
+from agentplane.rpc import ServiceBinding, ServiceChannel, ServiceHost, run_until_signal, unary
 from agentplane.settings import ServiceSettings, load_settings
 
 SERVICE = "agentplane.test.Probe"
@@ -87,15 +87,17 @@ class Probe:
         return ServiceBinding(SERVICE, lambda server: server.add_generic_rpc_handlers((generic,)))
 
 
-def build(settings: ServiceSettings) -> tuple[GrpcServer, Probe]:
+def build(settings: ServiceSettings) -> tuple[ServiceHost, Probe]:
     probe = Probe()
-    return GrpcServer(settings, [probe.binding()]), probe
+    host = ServiceHost(settings, "probe")
+    host.serve([probe.binding()])
+    return host, probe
 
 
 async def _main() -> None:
     settings = load_settings(ServiceSettings, "probe")
     server, _ = build(settings)
-    await run_until_signal(server, ready_line="PORT {port}")
+    await run_until_signal(server, ready=lambda host: print(f"PORT {host.port}", flush=True))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from agentplane.v1 import inference_pb2, inference_pb2_grpc
 from domain_inference.artifacts import ModelArtifacts
 from domain_inference.config import DomainInferenceSettings
 from domain_inference.models import ModelKind
-from domain_inference.server import SERVICE_NAME, build_server
+from domain_inference.server import RUNTIME, SERVICE_NAME, build_server
 from tests.domain_inference.triton_support import TritonUnderTest, free_ports, shared_triton
 from tests.support.servers import channel, running
 from tests.support.settings import test_settings
@@ -74,7 +74,7 @@ async def test_unreachable_triton_degrades_to_in_process_and_stays_serving(tmp_p
         assert [d.component for d in first.degradations] == ["domain_inference.triton"]
         assert "unreachable" in first.degradations[0].reason and first.degradations[0].penalty == 1.0
         await unary(stub.Classify, inference_pb2.ClassifyRequest(texts=["Shares fell."]))
-        assert server.runtime.breaker.state is BreakerState.OPEN
+        assert server[RUNTIME].breaker.state is BreakerState.OPEN
         started = time.monotonic()
         embed = await unary(stub.Embed, inference_pb2.DomainEmbedRequest(texts=["Markets rallied."]))
         assert time.monotonic() - started < 5.0, "an open breaker must not wait on Triton"
@@ -102,8 +102,8 @@ async def test_fallback_micro_batches_concurrent_callers(tmp_path: Path, artifac
         calls = [unary(stub.Classify, inference_pb2.ClassifyRequest(texts=[t])) for t in texts]
         responses = await asyncio.gather(*calls)
         assert all(r.path == IN_PROCESS and r.results[0].label == "business" for r in responses)
-        assert server.runtime.local is not None
-        stats = server.runtime.local.stats[ModelKind.CLASSIFIER]
+        assert server[RUNTIME].local is not None
+        stats = server[RUNTIME].local.stats[ModelKind.CLASSIFIER]
         assert stats.requests == 32 and stats.items == 32
         assert stats.batches < 32, "concurrent callers must share ONNX Runtime runs"
 
@@ -157,7 +157,7 @@ async def test_recovers_when_triton_comes_back(tmp_path: Path, artifacts_dir: Pa
                 return bool((await unary(stub.Classify, request)).path == TRITON)
 
             assert await eventually(on_triton, RECOVERY_TIMEOUT_S), "never went back to Triton"
-            assert server.runtime.breaker.state is BreakerState.CLOSED
+            assert server[RUNTIME].breaker.state is BreakerState.CLOSED
         finally:
             code = await asyncio.to_thread(triton.stop)
         assert code == 0, "SIGTERM must stop the launcher and tritonserver cleanly"

@@ -13,10 +13,10 @@ import openai
 import pytest
 import redis.asyncio as redis_asyncio
 
-from agentplane.rpc import ServiceChannel
+from agentplane.rpc import ServiceChannel, ServiceHost
 from agentplane.v1 import gateway_pb2, gateway_pb2_grpc
 from gateway.config import GatewaySettings
-from gateway.server import GatewayServer, build_core
+from gateway.server import HTTP_FRONT, build_core, build_server
 from tests.support.fake_llm import FakeLLM
 from tests.support.keys import raw_key
 from tests.support.servers import channel
@@ -127,7 +127,7 @@ class Harness:
 
     onprem: FakeLLM
     cloud: FakeLLM
-    server: GatewayServer
+    server: ServiceHost
     address: str
     clock: ManualClock
     channels: list[ServiceChannel] = field(default_factory=list)
@@ -135,7 +135,7 @@ class Harness:
     @property
     def http_url(self) -> str:
         """Root of the HTTP front."""
-        return f"http://{self.server.http_address}"
+        return f"http://{self.server[HTTP_FRONT].address}"
 
     def stub(self, key: str | None = "acme-user") -> gateway_pb2_grpc.LLMGatewayStub:
         """A stub over a new channel sending test key `key`."""
@@ -154,7 +154,7 @@ async def running_gateway(tmp_path: Path, **overrides: Any) -> AsyncIterator[Har
     async with FakeLLM() as onprem, FakeLLM() as cloud:
         settings = gateway_settings(tmp_path, onprem, cloud, **overrides)
         clock = ManualClock()
-        server = GatewayServer(settings, build_core(settings, env={}, clock=clock))
+        server = build_server(settings, build_core(settings, env={}, clock=clock))
         port = await server.start()
         harness = Harness(onprem, cloud, server, f"127.0.0.1:{port}", clock)
         try:

@@ -15,6 +15,7 @@ from gateway.adapters.redis_cache import RedisCache
 from gateway.cache import MemoryCache, cache_key, decode_entry, encode_entry, is_cacheable
 from gateway.config import CacheSettings
 from gateway.models import CacheMode, ChatRequest, ChatResult, Completion, Message, Sensitivity, TokenLogprob, Usage
+from gateway.server import CORE
 from tests.gateway.conftest import REDIS_URL, Harness, ManualClock, running_gateway, user
 from tests.support.fake_llm import Fault
 
@@ -152,7 +153,7 @@ async def test_errors_are_never_cached(gw: Harness) -> None:
 async def test_single_flight_makes_one_upstream_call_for_concurrent_identical_requests(gw: Harness) -> None:
     n = 12
     joined = asyncio.Event()
-    flights = gw.server.core.flights
+    flights = gw.server[CORE].flights
     assert flights is not None
     flights.on_join = lambda _key, followers: joined.set() if followers == n - 1 else None
     gw.onprem.hold()
@@ -172,7 +173,7 @@ async def test_single_flight_makes_one_upstream_call_for_concurrent_identical_re
 
 async def test_single_flight_shares_errors_and_survives_the_leader_leaving(gw: Harness) -> None:
     joined = asyncio.Event()
-    flights = gw.server.core.flights
+    flights = gw.server[CORE].flights
     assert flights is not None
     flights.on_join = lambda _key, _followers: joined.set()
     gw.onprem.hold()

@@ -12,6 +12,7 @@ from agentplane.v1 import gateway_pb2
 from gateway.adapters.usage_redis import RedisUsageStore
 from gateway.adapters.usage_sqlite import SqliteUsageStore
 from gateway.models import Usage
+from gateway.server import CORE
 from gateway.usage import Periods, UsageLedger
 from tests.gateway.conftest import REDIS_URL, running_gateway, user
 
@@ -93,8 +94,8 @@ async def test_budget_is_enforced_across_replicas_through_redis(tmp_path: Path, 
     }
     async with running_gateway(tmp_path / "a", **overrides) as one, running_gateway(tmp_path / "b", **overrides) as two:
         await unary(one.stub().Complete, user("spend", model="cloud-only", cache=BYPASS))
-        await one.server.core.ledger.flush()
-        await two.server.core.ledger.flush()
+        await one.server[CORE].ledger.flush()
+        await two.server[CORE].ledger.flush()
         with pytest.raises(ResourceExhaustedError):
             await unary(two.stub().Complete, user("more", model="cloud-only", cache=BYPASS))
         assert two.cloud.count() == 0

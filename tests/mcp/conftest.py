@@ -26,9 +26,9 @@ from mcp.types import TextResourceContents
 
 from agentplane.auth import ApiKeyStore
 from agentplane.mcp import HttpMcpServer, McpSettings, ServiceLink, http_app, load_factory
-from agentplane.rpc import GrpcServer
+from agentplane.rpc import ServiceHost
 from controller.config import ControllerSettings
-from controller.server import Controller, build_controller
+from controller.server import build_controller
 from domain_inference.config import DomainInferenceSettings
 from domain_inference.server import build_server as build_domain_inference
 from gateway.config import GatewaySettings
@@ -144,11 +144,11 @@ async def _start_services(stack: AsyncExitStack, p: Platform, artifacts: Path) -
             triton_client={"address": f"127.0.0.1:{free_ports(1)[0]}"},  # nothing listens: in-process fallback
         )
     )
-    servers: dict[str, GrpcServer] = {"realtime": realtime, "gateway": gateway, "domain_inference": domain}
+    servers: dict[str, ServiceHost] = {"realtime": realtime, "gateway": gateway, "domain_inference": domain}
     for name, server in servers.items():
         p.addresses[name] = f"127.0.0.1:{await server.start()}"
         stack.push_async_callback(server.stop, 1.0)
-    controller: Controller = build_controller(_controller_settings(d, p.addresses))
+    controller: ServiceHost = build_controller(_controller_settings(d, p.addresses))
     p.addresses["controller"] = f"127.0.0.1:{await controller.start()}"
     stack.push_async_callback(controller.stop)
 

@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from agentplane.rpc import ServiceChannel, unary
+from agentplane.rpc import ServiceChannel, ServiceHost, unary
 from agentplane.v1 import controller_pb2 as C  # noqa: N812
 from agentplane.v1 import controller_pb2_grpc
-from controller.server import Controller, build_controller
+from controller.server import build_controller
 from tests.mcp.conftest import Platform, _controller_settings
 from tests.support.keys import raw_key
 
@@ -25,7 +25,7 @@ async def agent_controller(platform: Platform, tmp_path_factory: pytest.TempPath
     """A second controller, in agent mode, on the same services."""
     base = _controller_settings(tmp_path_factory.mktemp("agent"), platform.addresses)
     settings = base.model_copy(update={"agent": base.agent.model_copy(update={"enabled": True, "max_steps": 3})})
-    controller: Controller = build_controller(settings)
+    controller: ServiceHost = build_controller(settings)
     port = await controller.start()
     try:
         yield f"127.0.0.1:{port}"

@@ -16,11 +16,11 @@ from agentplane.errors import (
     PermissionDeniedError,
     ResourceExhaustedError,
 )
-from agentplane.rpc import unary
+from agentplane.rpc import ServiceHost, unary
 from agentplane.v1 import realtime_pb2 as pb
 from agentplane.v1 import realtime_pb2_grpc
 from realtime.runtime import RuntimeHooks
-from realtime.server import RealtimeGrpcServer, build_server
+from realtime.server import RUNTIME, build_server
 from tests.realtime.conftest import ConnectLog, FakeClock, FakeResolver, realtime_settings
 from tests.realtime.site import TestSite
 from tests.support.servers import channel, running
@@ -40,7 +40,7 @@ class Client:
 
 
 @pytest.fixture
-async def served(tmp_path: Path, site: TestSite, clock: FakeClock) -> AsyncIterator[tuple[RealtimeGrpcServer, str]]:
+async def served(tmp_path: Path, site: TestSite, clock: FakeClock) -> AsyncIterator[tuple[ServiceHost, str]]:
     settings = realtime_settings(
         tmp_path, site, fetch={"max_body_bytes": 1024 * 1024, "max_decompressed_bytes": 2 << 20}
     )
@@ -48,7 +48,6 @@ async def served(tmp_path: Path, site: TestSite, clock: FakeClock) -> AsyncItera
         clock=clock, base_resolver=FakeResolver({"site-a.test": ["127.0.0.1"]}), connect_observer=ConnectLog()
     )
     server = build_server(settings, hooks=hooks)
-    assert isinstance(server, RealtimeGrpcServer)
     async with running(server) as address:
         yield server, address
 
@@ -102,7 +101,7 @@ async def test_fetch_renders_only_the_format_asked_for(served, acme: Client, sit
     server, _ = served
     url = site.url("/page/policy.html")
     md = await acme.fetch(url, format=pb.CONTENT_FORMAT_MARKDOWN)
-    entry = server.runtime.cache.get(url, server.runtime.clock.monotonic())
+    entry = server[RUNTIME].cache.get(url, server[RUNTIME].clock.monotonic())
     assert entry is not None and "markdown" in entry.rendered and "text" not in entry.rendered
     both = await acme.fetch(url)
     assert both.from_cache and both.markdown == md.markdown and both.text.startswith("Returns policy")
@@ -227,7 +226,7 @@ async def test_watch_snapshot_list_unwatch_per_tenant(
     clock.advance(300)
     stale = await unary(acme.stub.GetSnapshot, pb.GetSnapshotRequest(source_id="prices"))
     assert stale.age_s == 300
-    assert await server.runtime.scheduler.run_due() == 1
+    assert await server[RUNTIME].scheduler.run_due() == 1
     fresh = await unary(acme.stub.GetSnapshot, pb.GetSnapshotRequest(source_id="prices"))
     assert fresh.version == 2 and fresh.changed and dict(fresh.data) == {"price": 39.99}
     with pytest.raises(NotFoundError):

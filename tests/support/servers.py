@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from agentplane.rpc import GrpcServer, ServiceChannel
+from agentplane.rpc import GrpcServer, ServiceChannel, ServiceHost
 from tests.support.keys import raw_key
 
 
 @asynccontextmanager
-async def running(server: GrpcServer) -> AsyncIterator[str]:
+async def running(server: ServiceHost | GrpcServer) -> AsyncIterator[str]:
     """Start `server` on its configured (ephemeral) port; yield "127.0.0.1:port"; stop it after."""
     port = await server.start()
     try:
