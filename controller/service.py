@@ -176,6 +176,16 @@ class TaskControllerService(controller_pb2_grpc.TaskControllerServicer):
             reviews=[review_to_proto(r) for r in page], next_page_token=page[-1].review_id if more else ""
         )
 
+    async def GetReview(  # noqa: N802
+        self, request: controller_pb2.GetReviewRequest, context: grpc.aio.ServicerContext
+    ) -> controller_pb2.Review:
+        if not request.review_id:
+            raise InvalidArgumentError("review_id is required")
+        review = await self._recorder.store.get_review(_principal().tenant, request.review_id)
+        if review is None:
+            raise NotFoundError(f"review {request.review_id!r} not found", reason="REVIEW_NOT_FOUND")
+        return review_to_proto(review)
+
     async def ResolveReview(  # noqa: N802
         self, request: controller_pb2.ResolveReviewRequest, context: grpc.aio.ServicerContext
     ) -> controller_pb2.ResolveReviewResponse:
@@ -220,3 +230,9 @@ class TaskControllerService(controller_pb2_grpc.TaskControllerServicer):
             problem=verdict.problem,
             head_hash=verdict.head_hash,
         )
+
+    async def WhoAmI(  # noqa: N802
+        self, request: controller_pb2.WhoAmIRequest, context: grpc.aio.ServicerContext
+    ) -> controller_pb2.Caller:
+        principal = _principal()
+        return controller_pb2.Caller(name=principal.name, tenant=principal.tenant, roles=sorted(principal.roles))

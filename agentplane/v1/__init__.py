@@ -1,4 +1,4 @@
 """Generated protobuf and gRPC stubs for agentplane.v1. Do not edit.
 
-Regenerate with `make gen` (scripts/gen_protos.py); inputs sha256 a35e3083d68951aaa2feb5ca5ee4ee5fc3da1760f50fec62fb14c44ad11a786a.
+Regenerate with `make gen` (scripts/gen_protos.py); inputs sha256 3c048db3dd0c5f25b74c9f3a85b57195bbcac7d6e9ae5fbaf5ff89b9bcd032c0.
 """

@@ -42,6 +42,10 @@ class _TaskStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TaskState.V
     TASK_STATE_CANCELLED: _TaskState.ValueType  # 7
     TASK_STATE_REJECTED: _TaskState.ValueType  # 8
     """A reviewer rejected the answer."""
+    TASK_STATE_AWAITING_APPROVAL: _TaskState.ValueType  # 9
+    """Paused before an external tool call that needs a reviewer's approval (see
+    Review.tool_call); approval runs the call and resumes the task.
+    """
 
 class TaskState(_TaskState, metaclass=_TaskStateEnumTypeWrapper): ...
 
@@ -58,6 +62,10 @@ TASK_STATE_FAILED: TaskState.ValueType  # 6
 TASK_STATE_CANCELLED: TaskState.ValueType  # 7
 TASK_STATE_REJECTED: TaskState.ValueType  # 8
 """A reviewer rejected the answer."""
+TASK_STATE_AWAITING_APPROVAL: TaskState.ValueType  # 9
+"""Paused before an external tool call that needs a reviewer's approval (see
+Review.tool_call); approval runs the call and resumes the task.
+"""
 Global___TaskState: _TypeAlias = TaskState  # noqa: Y015
 
 class _Route:
@@ -766,6 +774,10 @@ class Review(_message.Message):
     REVIEWER_FIELD_NUMBER: _builtins.int
     COMMENT_FIELD_NUMBER: _builtins.int
     FINAL_ANSWER_FIELD_NUMBER: _builtins.int
+    SUBMITTED_BY_FIELD_NUMBER: _builtins.int
+    TOOL_CALL_FIELD_NUMBER: _builtins.int
+    APPROVALS_FIELD_NUMBER: _builtins.int
+    APPROVALS_REQUIRED_FIELD_NUMBER: _builtins.int
     review_id: _builtins.str
     task_id: _builtins.str
     tenant: _builtins.str
@@ -779,6 +791,10 @@ class Review(_message.Message):
     reviewer: _builtins.str
     comment: _builtins.str
     final_answer: _builtins.str
+    submitted_by: _builtins.str
+    """The principal (API key name) that submitted the task: it may not resolve this review."""
+    approvals_required: _builtins.int
+    """Distinct approvals needed (2 when the tenant's policy asks two approvers for the task type)."""
     @_builtins.property
     def confidence(self) -> _common_pb2.Confidence: ...
     @_builtins.property
@@ -787,6 +803,14 @@ class Review(_message.Message):
     def expires_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def resolved_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def tool_call(self) -> Global___ToolCallApproval:
+        """Set when the review approves one external tool call before it runs."""
+
+    @_builtins.property
+    def approvals(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Reviewers who approved so far, in order."""
+
     def __init__(
         self,
         *,
@@ -806,14 +830,65 @@ class Review(_message.Message):
         reviewer: _builtins.str = ...,
         comment: _builtins.str = ...,
         final_answer: _builtins.str = ...,
+        submitted_by: _builtins.str = ...,
+        tool_call: Global___ToolCallApproval | None = ...,
+        approvals: _abc.Iterable[_builtins.str] | None = ...,
+        approvals_required: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["confidence", b"confidence", "created_at", b"created_at", "expires_at", b"expires_at", "resolved_at", b"resolved_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["confidence", b"confidence", "created_at", b"created_at", "expires_at", b"expires_at", "resolved_at", b"resolved_at", "tool_call", b"tool_call"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment", "confidence", b"confidence", "created_at", b"created_at", "expires_at", b"expires_at", "final_answer", b"final_answer", "proposed_answer", b"proposed_answer", "reason", b"reason", "resolved_at", b"resolved_at", "review_id", b"review_id", "reviewer", b"reviewer", "route", b"route", "state", b"state", "task_id", b"task_id", "task_text", b"task_text", "task_type", b"task_type", "tenant", b"tenant"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approvals", b"approvals", "approvals_required", b"approvals_required", "comment", b"comment", "confidence", b"confidence", "created_at", b"created_at", "expires_at", b"expires_at", "final_answer", b"final_answer", "proposed_answer", b"proposed_answer", "reason", b"reason", "resolved_at", b"resolved_at", "review_id", b"review_id", "reviewer", b"reviewer", "route", b"route", "state", b"state", "submitted_by", b"submitted_by", "task_id", b"task_id", "task_text", b"task_text", "task_type", b"task_type", "tenant", b"tenant", "tool_call", b"tool_call"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Review: _TypeAlias = Review  # noqa: Y015
+
+@_typing.final
+class ToolCallApproval(_message.Message):
+    """An external MCP tool call held until a reviewer approves exactly this call."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERVER_FIELD_NUMBER: _builtins.int
+    TOOL_FIELD_NUMBER: _builtins.int
+    ARGUMENTS_JSON_FIELD_NUMBER: _builtins.int
+    ARGUMENTS_SHA256_FIELD_NUMBER: _builtins.int
+    DESTRUCTIVE_FIELD_NUMBER: _builtins.int
+    POLICY_LISTED_FIELD_NUMBER: _builtins.int
+    STEP_ID_FIELD_NUMBER: _builtins.int
+    server: _builtins.str
+    """The external MCP server's configured name."""
+    tool: _builtins.str
+    arguments_json: _builtins.str
+    """The arguments as canonical JSON (sorted keys, no insignificant spaces, UTF-8)."""
+    arguments_sha256: _builtins.str
+    """Hex SHA-256 of arguments_json: the approval is bound to it, and a call whose
+    arguments hash differently does not run under it.
+    """
+    destructive: _builtins.bool
+    """The tool declares the destructiveHint annotation."""
+    policy_listed: _builtins.bool
+    """The tenant's policy names the tool as needing approval."""
+    step_id: _builtins.str
+    """The plan step that makes the call."""
+    def __init__(
+        self,
+        *,
+        server: _builtins.str = ...,
+        tool: _builtins.str = ...,
+        arguments_json: _builtins.str = ...,
+        arguments_sha256: _builtins.str = ...,
+        destructive: _builtins.bool = ...,
+        policy_listed: _builtins.bool = ...,
+        step_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["arguments_json", b"arguments_json", "arguments_sha256", b"arguments_sha256", "destructive", b"destructive", "policy_listed", b"policy_listed", "server", b"server", "step_id", b"step_id", "tool", b"tool"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ToolCallApproval: _TypeAlias = ToolCallApproval  # noqa: Y015
 
 @_typing.final
 class ListReviewsRequest(_message.Message):
@@ -863,6 +938,25 @@ class ListReviewsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListReviewsResponse: _TypeAlias = ListReviewsResponse  # noqa: Y015
+
+@_typing.final
+class GetReviewRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVIEW_ID_FIELD_NUMBER: _builtins.int
+    review_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        review_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["review_id", b"review_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetReviewRequest: _TypeAlias = GetReviewRequest  # noqa: Y015
 
 @_typing.final
 class ResolveReviewRequest(_message.Message):
@@ -1069,3 +1163,47 @@ class VerifyAuditTrailResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___VerifyAuditTrailResponse: _TypeAlias = VerifyAuditTrailResponse  # noqa: Y015
+
+@_typing.final
+class WhoAmIRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WhoAmIRequest: _TypeAlias = WhoAmIRequest  # noqa: Y015
+
+@_typing.final
+class Caller(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    TENANT_FIELD_NUMBER: _builtins.int
+    ROLES_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The API key's name (recorded as the actor in audit trails)."""
+    tenant: _builtins.str
+    @_builtins.property
+    def roles(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """e.g. "reviewer", "admin"."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        tenant: _builtins.str = ...,
+        roles: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "roles", b"roles", "tenant", b"tenant"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Caller: _TypeAlias = Caller  # noqa: Y015

@@ -59,6 +59,11 @@ class TaskControllerStub(object):
                 request_serializer=agentplane_dot_v1_dot_controller__pb2.ListReviewsRequest.SerializeToString,
                 response_deserializer=agentplane_dot_v1_dot_controller__pb2.ListReviewsResponse.FromString,
                 _registered_method=True)
+        self.GetReview = channel.unary_unary(
+                '/agentplane.v1.TaskController/GetReview',
+                request_serializer=agentplane_dot_v1_dot_controller__pb2.GetReviewRequest.SerializeToString,
+                response_deserializer=agentplane_dot_v1_dot_controller__pb2.Review.FromString,
+                _registered_method=True)
         self.ResolveReview = channel.unary_unary(
                 '/agentplane.v1.TaskController/ResolveReview',
                 request_serializer=agentplane_dot_v1_dot_controller__pb2.ResolveReviewRequest.SerializeToString,
@@ -73,6 +78,11 @@ class TaskControllerStub(object):
                 '/agentplane.v1.TaskController/VerifyAuditTrail',
                 request_serializer=agentplane_dot_v1_dot_controller__pb2.VerifyAuditTrailRequest.SerializeToString,
                 response_deserializer=agentplane_dot_v1_dot_controller__pb2.VerifyAuditTrailResponse.FromString,
+                _registered_method=True)
+        self.WhoAmI = channel.unary_unary(
+                '/agentplane.v1.TaskController/WhoAmI',
+                request_serializer=agentplane_dot_v1_dot_controller__pb2.WhoAmIRequest.SerializeToString,
+                response_deserializer=agentplane_dot_v1_dot_controller__pb2.Caller.FromString,
                 _registered_method=True)
 
 
@@ -116,6 +126,13 @@ class TaskControllerServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetReview(self, request, context):
+        """One review of the caller's tenant, in any state (NOT_FOUND for another tenant's).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ResolveReview(self, request, context):
         """Approve, reject or edit an escalated answer (reviewer role, same tenant).
         """
@@ -132,6 +149,13 @@ class TaskControllerServicer(object):
 
     def VerifyAuditTrail(self, request, context):
         """Recompute the tenant's hash chain and report the first break, if any.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WhoAmI(self, request, context):
+        """Who the caller's API key is: its name, tenant and roles (the review console's sign-in).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -165,6 +189,11 @@ def add_TaskControllerServicer_to_server(servicer, server):
                     request_deserializer=agentplane_dot_v1_dot_controller__pb2.ListReviewsRequest.FromString,
                     response_serializer=agentplane_dot_v1_dot_controller__pb2.ListReviewsResponse.SerializeToString,
             ),
+            'GetReview': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReview,
+                    request_deserializer=agentplane_dot_v1_dot_controller__pb2.GetReviewRequest.FromString,
+                    response_serializer=agentplane_dot_v1_dot_controller__pb2.Review.SerializeToString,
+            ),
             'ResolveReview': grpc.unary_unary_rpc_method_handler(
                     servicer.ResolveReview,
                     request_deserializer=agentplane_dot_v1_dot_controller__pb2.ResolveReviewRequest.FromString,
@@ -179,6 +208,11 @@ def add_TaskControllerServicer_to_server(servicer, server):
                     servicer.VerifyAuditTrail,
                     request_deserializer=agentplane_dot_v1_dot_controller__pb2.VerifyAuditTrailRequest.FromString,
                     response_serializer=agentplane_dot_v1_dot_controller__pb2.VerifyAuditTrailResponse.SerializeToString,
+            ),
+            'WhoAmI': grpc.unary_unary_rpc_method_handler(
+                    servicer.WhoAmI,
+                    request_deserializer=agentplane_dot_v1_dot_controller__pb2.WhoAmIRequest.FromString,
+                    response_serializer=agentplane_dot_v1_dot_controller__pb2.Caller.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -327,6 +361,33 @@ class TaskController(object):
             _registered_method=True)
 
     @staticmethod
+    def GetReview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentplane.v1.TaskController/GetReview',
+            agentplane_dot_v1_dot_controller__pb2.GetReviewRequest.SerializeToString,
+            agentplane_dot_v1_dot_controller__pb2.Review.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ResolveReview(request,
             target,
             options=(),
@@ -397,6 +458,33 @@ class TaskController(object):
             '/agentplane.v1.TaskController/VerifyAuditTrail',
             agentplane_dot_v1_dot_controller__pb2.VerifyAuditTrailRequest.SerializeToString,
             agentplane_dot_v1_dot_controller__pb2.VerifyAuditTrailResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WhoAmI(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentplane.v1.TaskController/WhoAmI',
+            agentplane_dot_v1_dot_controller__pb2.WhoAmIRequest.SerializeToString,
+            agentplane_dot_v1_dot_controller__pb2.Caller.FromString,
             options,
             channel_credentials,
             insecure,

@@ -44,12 +44,16 @@ class TaskControllerStub:
     """Cancel a task that has not finished. FAILED_PRECONDITION once it has."""
     ListReviews: _grpc.UnaryUnaryMultiCallable[_controller_pb2.ListReviewsRequest, _controller_pb2.ListReviewsResponse]
     """The caller's tenant's review queue."""
+    GetReview: _grpc.UnaryUnaryMultiCallable[_controller_pb2.GetReviewRequest, _controller_pb2.Review]
+    """One review of the caller's tenant, in any state (NOT_FOUND for another tenant's)."""
     ResolveReview: _grpc.UnaryUnaryMultiCallable[_controller_pb2.ResolveReviewRequest, _controller_pb2.ResolveReviewResponse]
     """Approve, reject or edit an escalated answer (reviewer role, same tenant)."""
     GetAuditTrail: _grpc.UnaryUnaryMultiCallable[_controller_pb2.GetAuditTrailRequest, _controller_pb2.GetAuditTrailResponse]
     """The caller's tenant's audit events, oldest first."""
     VerifyAuditTrail: _grpc.UnaryUnaryMultiCallable[_controller_pb2.VerifyAuditTrailRequest, _controller_pb2.VerifyAuditTrailResponse]
     """Recompute the tenant's hash chain and report the first break, if any."""
+    WhoAmI: _grpc.UnaryUnaryMultiCallable[_controller_pb2.WhoAmIRequest, _controller_pb2.Caller]
+    """Who the caller's API key is: its name, tenant and roles (the review console's sign-in)."""
 
 @_typing.type_check_only
 class TaskControllerAsyncStub(TaskControllerStub):
@@ -67,12 +71,16 @@ class TaskControllerAsyncStub(TaskControllerStub):
     """Cancel a task that has not finished. FAILED_PRECONDITION once it has."""
     ListReviews: _aio.UnaryUnaryMultiCallable[_controller_pb2.ListReviewsRequest, _controller_pb2.ListReviewsResponse]  # type: ignore[assignment]
     """The caller's tenant's review queue."""
+    GetReview: _aio.UnaryUnaryMultiCallable[_controller_pb2.GetReviewRequest, _controller_pb2.Review]  # type: ignore[assignment]
+    """One review of the caller's tenant, in any state (NOT_FOUND for another tenant's)."""
     ResolveReview: _aio.UnaryUnaryMultiCallable[_controller_pb2.ResolveReviewRequest, _controller_pb2.ResolveReviewResponse]  # type: ignore[assignment]
     """Approve, reject or edit an escalated answer (reviewer role, same tenant)."""
     GetAuditTrail: _aio.UnaryUnaryMultiCallable[_controller_pb2.GetAuditTrailRequest, _controller_pb2.GetAuditTrailResponse]  # type: ignore[assignment]
     """The caller's tenant's audit events, oldest first."""
     VerifyAuditTrail: _aio.UnaryUnaryMultiCallable[_controller_pb2.VerifyAuditTrailRequest, _controller_pb2.VerifyAuditTrailResponse]  # type: ignore[assignment]
     """Recompute the tenant's hash chain and report the first break, if any."""
+    WhoAmI: _aio.UnaryUnaryMultiCallable[_controller_pb2.WhoAmIRequest, _controller_pb2.Caller]  # type: ignore[assignment]
+    """Who the caller's API key is: its name, tenant and roles (the review console's sign-in)."""
 
 class TaskControllerServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -119,6 +127,14 @@ class TaskControllerServicer(metaclass=_abc_1.ABCMeta):
         """The caller's tenant's review queue."""
 
     @_abc_1.abstractmethod
+    def GetReview(
+        self,
+        request: _controller_pb2.GetReviewRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_controller_pb2.Review, _abc.Awaitable[_controller_pb2.Review]]:
+        """One review of the caller's tenant, in any state (NOT_FOUND for another tenant's)."""
+
+    @_abc_1.abstractmethod
     def ResolveReview(
         self,
         request: _controller_pb2.ResolveReviewRequest,
@@ -141,5 +157,13 @@ class TaskControllerServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_controller_pb2.VerifyAuditTrailResponse, _abc.Awaitable[_controller_pb2.VerifyAuditTrailResponse]]:
         """Recompute the tenant's hash chain and report the first break, if any."""
+
+    @_abc_1.abstractmethod
+    def WhoAmI(
+        self,
+        request: _controller_pb2.WhoAmIRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_controller_pb2.Caller, _abc.Awaitable[_controller_pb2.Caller]]:
+        """Who the caller's API key is: its name, tenant and roles (the review console's sign-in)."""
 
 def add_TaskControllerServicer_to_server(servicer: TaskControllerServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
