@@ -58,6 +58,8 @@ class ClassifyOut:
     version: str
     truncated: bool
     degradations: tuple[Degradation, ...] = ()
+    card: tuple[tuple[str, float], ...] = ()
+    """The model card's figures (name, value), e.g. test accuracy and calibration error."""
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ async def run_domain(ctx: StepContext, step: PlanStep, domain: DomainCapability,
         "model": out.model,
         "model_version": out.version,
         "truncated": out.truncated,
+        "model_card": dict(out.card),
     }
     answer = f"Topic: {out.label}"
     return RouteOutcome(answer, confidence, [result], data, list(degradations))

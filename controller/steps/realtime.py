@@ -25,6 +25,18 @@ __all__ = ["run_realtime"]
 _DOWN = frozenset({Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED, Code.INTERNAL, Code.UNKNOWN})
 _PAGE_CHARS = 20_000
 
+# What a result keeps of each page (reviewers see it as evidence).
+_PAGE_EVIDENCE = (
+    "url",
+    "title",
+    "data",
+    "completeness",
+    "age_s",
+    "from_snapshot",
+    "injection_flagged",
+    "injection_score",
+)
+
 
 def _ttl(task: Task) -> float:
     volatility = task.request.metadata.get("volatility", "HOURS").upper()
@@ -145,14 +157,7 @@ async def run_realtime(
         outcome.confidence = combine(confidences) if confidences else Confidence(0.0)
         return outcome
     page_conf = combine(confidences) if len(confidences) > 1 else confidences[0][1]
-    outcome.data["pages"] = [
-        {
-            k: p[k]
-            for k in ("url", "title", "data", "completeness", "age_s", "from_snapshot", "injection_flagged")
-            if k in p
-        }
-        for p in pages
-    ]
+    outcome.data["pages"] = [{k: p[k] for k in _PAGE_EVIDENCE if k in p} for p in pages]
     direct = "\n".join(_format_data(p["data"]) if p["data"] else f"{p['title']}\n{p['text'][:1000]}" for p in pages)
     if answer_step is None or llm is None:
         outcome.answer, outcome.confidence = direct.strip(), page_conf

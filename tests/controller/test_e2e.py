@@ -61,6 +61,9 @@ async def test_domain_task_is_classified_and_answered(platform):
     assert task.result.data["label"] == "business"
     assert task.plan.rules_fired == ["task_type_hint:classify"]
     assert {c.name for c in task.result.confidence.components} <= {"calibrated_probability", "length_calibration"}
+    # The model card's headline figures ride along as evidence for reviewers.
+    card = task.result.data["model_card"]
+    assert 0.5 < card["evaluation.test_articles.accuracy"] <= 1.0 and len(card) <= 16
 
 
 async def test_semantic_routing_sends_news_text_to_the_domain_model(platform):
@@ -144,6 +147,25 @@ async def test_only_reviewers_of_the_same_tenant_may_resolve(platform):
         resolved = await unary(stub.ResolveReview, decision)
     assert resolved.task.state == C.TASK_STATE_COMPLETED
     assert resolved.task.result.answer == task.result.answer
+
+
+async def test_who_am_i_names_the_key_and_get_review_stays_in_the_callers_tenant(platform):
+    async with controller(platform, "acme-reviewer") as stub:
+        me = await unary(stub.WhoAmI, C.WhoAmIRequest())
+    assert (me.name, me.tenant, list(me.roles)) == ("acme-reviewer", "acme", ["reviewer"])
+    task = await submit(platform, text=MOVIE_REVIEW + " A must-see.", task_type="classify")
+    assert task.state == C.TASK_STATE_NEEDS_REVIEW
+    async with controller(platform, "acme-reviewer") as stub:
+        review = await unary(stub.GetReview, C.GetReviewRequest(review_id=task.review_id))
+        with pytest.raises(InvalidArgumentError):
+            await unary(stub.GetReview, C.GetReviewRequest())
+    assert review.task_id == task.task_id and review.state == C.REVIEW_STATE_PENDING
+    async with controller(platform, "globex-reviewer") as stub:
+        with pytest.raises(NotFoundError) as other_tenant:
+            await unary(stub.GetReview, C.GetReviewRequest(review_id=task.review_id))
+        with pytest.raises(NotFoundError) as missing:
+            await unary(stub.GetReview, C.GetReviewRequest(review_id="rev_missing"))
+    assert other_tenant.value.reason == missing.value.reason == "REVIEW_NOT_FOUND"
 
 
 async def test_rejection_ends_the_task_as_rejected(platform):
