@@ -44,9 +44,9 @@ class ProcessSettings(FrozenModel):
     grpc_service: str = ""
     """Service name for the gRPC health check."""
     health_url: str = ""
-    """URL for the HTTP probe."""
+    """URL for the HTTP probe; default `http://<endpoint address>/healthz` for a process with an endpoint."""
     endpoint: str = ""
-    """Which `endpoints` entry gives its gRPC address ("" for non-gRPC processes)."""
+    """Which `endpoints` entry gives the address it binds ("" for processes that have their own settings)."""
     depends_on: tuple[str, ...] = ()
     start_timeout_s: float = 120.0
     env: dict[str, str] = {}
@@ -87,6 +87,12 @@ def _default_processes() -> dict[str, ProcessSettings]:
             grpc_service="agentplane.v1.TaskController",
             endpoint="controller",
             depends_on=("gateway", "domain_inference", "realtime"),
+        ),
+        "console": ProcessSettings(
+            module="console.server",
+            health="http",
+            endpoint="console",
+            depends_on=("controller",),
         ),
     }
 
@@ -214,6 +220,7 @@ def process_specs(settings: PlatformSettings, *, python: str = sys.executable) -
         "AGENTPLANE_ENDPOINTS__GATEWAY": _json_list(settings.endpoints.gateway),
         "AGENTPLANE_ENDPOINTS__DOMAIN_INFERENCE": _json_list(settings.endpoints.domain_inference),
         "AGENTPLANE_ENDPOINTS__REALTIME": _json_list(settings.endpoints.realtime),
+        "AGENTPLANE_ENDPOINTS__CONSOLE": _json_list(settings.endpoints.console),
         "PYTHONUNBUFFERED": "1",
     }
     enabled = {n: p for n, p in settings.processes.items() if p.enabled}
@@ -228,7 +235,8 @@ def process_specs(settings: PlatformSettings, *, python: str = sys.executable) -
         if proc.health == "grpc":
             probe = HealthProbe("grpc", _address(settings, proc.endpoint), proc.grpc_service)
         elif proc.health == "http":
-            probe = HealthProbe("http", proc.health_url)
+            url = proc.health_url or (f"http://{_address(settings, proc.endpoint)}/healthz" if proc.endpoint else "")
+            probe = HealthProbe("http", url)
         env.update(proc.env)
         specs.append(
             ProcessSpec(

@@ -282,6 +282,8 @@ class EndpointSettings(FrozenModel):
     gateway: tuple[str, ...] = ("127.0.0.1:50052",)
     domain_inference: tuple[str, ...] = ("127.0.0.1:50053",)
     realtime: tuple[str, ...] = ("127.0.0.1:50054",)
+    console: tuple[str, ...] = ("127.0.0.1:8480",)
+    """The review console's HTTP address (a web page for people, not a gRPC service)."""
     metrics: MetricsEndpointSettings = MetricsEndpointSettings()
     """Where each service serves /metrics (`agentplane up` binds them there; `agentplane top` reads them)."""
 

@@ -14,6 +14,15 @@ from tests.support.platform import Platform, start_platform, stop_platform_proce
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """`--update-screenshots`: the review console's browser tests write README's screenshots into docs/."""
+    parser.addoption(
+        "--update-screenshots",
+        action="store_true",
+        help="write the review console's screenshots into docs/ (default: a temporary directory)",
+    )
+
+
 # --- The whole platform, started by `agentplane up` (end-to-end tests) -----------------
 
 # Thresholds that let the fake LLM's answers (mean token probability ~0.78) through for

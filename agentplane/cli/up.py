@@ -55,14 +55,20 @@ async def run_up(args: argparse.Namespace) -> int:
     done, _ = await asyncio.wait({starting, waiter}, return_when=asyncio.FIRST_COMPLETED)
     if starting in done and starting.exception() is None:
         endpoints = settings.endpoints
+        console = any(s.name == "console" for s in specs)
         print(
             "agentplane is up: "
             f"controller {endpoints.controller[0]}, gateway {endpoints.gateway[0]}, "
-            f"domain_inference {endpoints.domain_inference[0]}, realtime {endpoints.realtime[0]}",
+            f"domain_inference {endpoints.domain_inference[0]}, realtime {endpoints.realtime[0]}"
+            + (f", review console http://{endpoints.console[0]}/" if console else ""),
             flush=True,
         )
+        credentials = settings.data_dir / "credentials.toml"
+        if console and verbose:
+            who = f"the acme-reviewer key in {credentials}" if "acme-reviewer" in creds.keys else "a reviewer API key"
+            _print(f"review console: http://{endpoints.console[0]}/  (sign in with {who})")
         if verbose:
-            _print(f"logs in {settings.data_dir / 'logs'}; API keys in {settings.data_dir / 'credentials.toml'}")
+            _print(f"logs in {settings.data_dir / 'logs'}; API keys in {credentials}")
             _print(f"try: agentplane submit 'What is the capital of France?'  (as {next(iter(creds.keys))})")
         await waiter
     else:

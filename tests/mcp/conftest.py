@@ -11,7 +11,7 @@ controller wired to all three, with the external MCP server `tests/mcp/external_
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,7 +108,12 @@ def _loopback_only(address: str, port: int) -> None:
         raise OSError(f"test safety net: refusing to connect to {address}:{port}")
 
 
-async def _start_services(stack: AsyncExitStack, p: Platform, artifacts: Path) -> None:
+ControllerSettingsFactory = Callable[[Path, dict[str, str]], ControllerSettings]
+
+
+async def _start_services(
+    stack: AsyncExitStack, p: Platform, artifacts: Path, controller_settings: ControllerSettingsFactory
+) -> None:
     d = p.data_dir
     realtime = build_realtime(
         test_settings(
@@ -148,7 +153,7 @@ async def _start_services(stack: AsyncExitStack, p: Platform, artifacts: Path) -
     for name, server in servers.items():
         p.addresses[name] = f"127.0.0.1:{await server.start()}"
         stack.push_async_callback(server.stop, 1.0)
-    controller: ServiceHost = build_controller(_controller_settings(d, p.addresses))
+    controller: ServiceHost = build_controller(controller_settings(d, p.addresses))
     p.addresses["controller"] = f"127.0.0.1:{await controller.start()}"
     stack.push_async_callback(controller.stop)
 
@@ -166,20 +171,39 @@ async def _start_mcp_http(stack: AsyncExitStack, p: Platform) -> None:
         p.mcp_urls[name] = f"http://127.0.0.1:{port}{settings.http.path}"
 
 
+async def start_services(
+    stack: AsyncExitStack,
+    root: Path,
+    *,
+    site: TestSite | None = None,
+    controller_settings: ControllerSettingsFactory = _controller_settings,
+) -> Platform:
+    """The web site, the fake LLM and the four services on 127.0.0.1, closed with `stack`.
+
+    Args:
+        stack: Owns every server started here.
+        root: Scratch directory (data dirs, model artifacts).
+        site: The web site to serve (default a plain TestSite); routes may be added before.
+        controller_settings: Builds the controller's settings from its data dir and the
+            other services' addresses.
+    """
+    artifacts = models_dir(root)
+    site = site or TestSite()
+    await site.start()
+    stack.push_async_callback(site.stop)
+    llm = FakeLLM()
+    await llm.start()
+    stack.push_async_callback(llm.aclose)
+    p = Platform(root, site, llm)
+    await _start_services(stack, p, artifacts, controller_settings)
+    return p
+
+
 @pytest_asyncio.fixture(scope="package", loop_scope="package")
 async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
     """Every service and its MCP HTTP endpoint, started once for the package."""
-    root = tmp_path_factory.mktemp("mcp-platform")
-    artifacts = models_dir(root)
     async with AsyncExitStack() as stack:
-        site = TestSite()
-        await site.start()
-        stack.push_async_callback(site.stop)
-        llm = FakeLLM()
-        await llm.start()
-        stack.push_async_callback(llm.aclose)
-        p = Platform(root, site, llm)
-        await _start_services(stack, p, artifacts)
+        p = await start_services(stack, tmp_path_factory.mktemp("mcp-platform"))
         await _start_mcp_http(stack, p)
         yield p
 

@@ -35,6 +35,8 @@ class Platform:
     process: subprocess.Popen[bytes]
     config: Path
     credentials: Credentials = field(init=False)
+    up_line: str = ""
+    """The line `agentplane up` printed once everything was up (endpoints and the console's link)."""
 
     def __post_init__(self) -> None:
         self.credentials = load_credentials(self.data_dir)
@@ -50,6 +52,11 @@ class Platform:
     def pid(self, process: str) -> int:
         """PID of a supervised process (from `.agentplane/run/<name>.pid`)."""
         return int((self.data_dir / "run" / f"{process}.pid").read_text())
+
+    @property
+    def console_url(self) -> str:
+        """The review console's URL (ends with /)."""
+        return f"http://127.0.0.1:{self.ports['console']}/"
 
     @property
     def pages_url(self) -> str:
@@ -106,7 +113,7 @@ def write_config(
     def q(value: object) -> str:
         return json.dumps(str(value))
 
-    endpoints = "\n".join(f"{s} = [{q(f'127.0.0.1:{ports[s]}')}]" for s in SERVICES)
+    endpoints = "\n".join(f"{s} = [{q(f'127.0.0.1:{ports[s]}')}]" for s in (*SERVICES, "console"))
     text = f"""
 data_dir = {q(data_dir)}
 
@@ -163,7 +170,7 @@ def start_platform(
     Raises:
         RuntimeError: It exited or did not come up in time (with the tail of its output).
     """
-    names = [*SERVICES, "llm", "pages", "gateway_http", "triton_http", "triton_grpc", "triton_metrics"]
+    names = [*SERVICES, "console", "llm", "pages", "gateway_http", "triton_http", "triton_grpc", "triton_metrics"]
     ports = dict(zip(names, free_ports(len(names)), strict=True))
     config = write_config(data_dir, ports, models_dir, extra_config, embedded_llm=embedded_llm)
     env = {**os.environ, "AGENTPLANE_CONFIG": str(config), "PYTHONPATH": str(ROOT)}
@@ -185,7 +192,7 @@ def start_platform(
                 break
             output.append(line)
             if line.startswith("agentplane is up"):
-                return Platform(data_dir, ports, process, config)
+                return Platform(data_dir, ports, process, config, up_line=line.strip())
         elif process.poll() is not None:
             break
     stop_platform_process(process)
