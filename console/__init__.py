@@ -7,6 +7,6 @@ controller itself.
 """
 
 from console.config import ConsoleSettings
-from console.server import ConsoleServer, build_console
+from console.server import CONSOLE, ConsoleServer, build_console
 
-__all__ = ["ConsoleServer", "ConsoleSettings", "build_console"]
+__all__ = ["CONSOLE", "ConsoleServer", "ConsoleSettings", "build_console"]

@@ -1,23 +1,23 @@
 """Builds and runs the review console (`python -m console.server`).
 
-Start: controller channel, session store, application, HTTP(S) site; the console
-prints its URL once it listens. Stop (SIGTERM/SIGINT): live-update streams end,
-the site closes, then the controller channel.
+The console is a `ServiceHost` like every agentplane process. Its resources, in start
+order: the controller channel, the live-queue pollers, the session sweeper, then the
+HTTP(S) site. They close in reverse: the site stops taking requests, open event
+streams end, and the channel closes last.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
+import logging
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from agentplane.log import configure_logging
-from agentplane.settings import load_settings
+from agentplane.rpc import ResourceKey, ServiceHost, closing, lifecycle, serve_main
 from console import pages, signin
 from console.app import ConsoleState, build_app, templates
 from console.config import ConsoleSettings
@@ -26,13 +26,14 @@ from console.guard import SignInLimiter
 from console.live import QueueWatch
 from console.sessions import SessionStore
 
-__all__ = ["ConsoleServer", "build_console", "main"]
+__all__ = ["CONSOLE", "ConsoleServer", "build_console", "main"]
 
+log = logging.getLogger(__name__)
 _SWEEP_INTERVAL_S = 60.0
 
 
 class ConsoleServer:
-    """The console's HTTP server: `start()` returns the bound port, `stop()` once.
+    """The console's HTTP site: `start()` returns the bound port, `aclose()` once.
 
     Args:
         state: The application's shared state.
@@ -45,7 +46,6 @@ class ConsoleServer:
         pages.add_routes(self.app)
         self.port = 0
         self._runner: web.AppRunner | None = None
-        self._sweeper: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
@@ -70,35 +70,46 @@ class ConsoleServer:
         site = web.TCPSite(self._runner, cfg.host, cfg.port, ssl_context=self._ssl())
         await site.start()
         self.port = self._runner.addresses[0][1]
-        self._sweeper = asyncio.create_task(self._sweep(), name="console-session-sweep")
+        log.info("review console at %s", self.url)
         return self.port
 
-    async def _sweep(self) -> None:
-        while True:
-            await asyncio.sleep(_SWEEP_INTERVAL_S)  # housekeeping period: forget expired sessions' keys
-            self.state.sessions.sweep()
-
-    async def stop(self) -> None:
-        """End live streams, close the site, then the controller channel."""
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+    async def aclose(self) -> None:
+        """End live streams and stop the site (idempotent)."""
         await self.state.watch.aclose()
         if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-        await self.state.client.aclose()
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
 
 
-def build_console(settings: ConsoleSettings, *, clock: Callable[[], float] = time.monotonic) -> ConsoleServer:
-    """Wire the console (nothing starts until `start`).
+CONSOLE: ResourceKey[ConsoleServer] = ResourceKey("console", ConsoleServer)
+
+
+def _sweeper(sessions: SessionStore) -> Callable[[], AsyncIterator[None]]:
+    async def sweep_forever() -> None:
+        while True:
+            await asyncio.sleep(_SWEEP_INTERVAL_S)  # housekeeping period: forget expired sessions' keys
+            sessions.sweep()
+
+    async def ctx() -> AsyncIterator[None]:
+        task = asyncio.create_task(sweep_forever(), name="console-session-sweep")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return ctx
+
+
+def build_console(settings: ConsoleSettings, *, clock: Callable[[], float] = time.monotonic) -> ServiceHost:
+    """The console's host, not yet started (its HTTP site is `host[CONSOLE]`).
 
     Args:
         settings: Console settings.
         clock: Monotonic seconds for session expiry and sign-in limits (tests pass their own).
     """
+    host = ServiceHost(settings, "console")
     client = ControllerClient(settings.endpoints.controller, settings.client, settings.call_timeout_s)
+    host.add("controller channel", closing(client))
     state = ConsoleState(
         settings=settings,
         client=client,
@@ -109,29 +120,15 @@ def build_console(settings: ConsoleSettings, *, clock: Callable[[], float] = tim
         watch=QueueWatch(client, settings.poll_interval_s, settings.max_queue_reviews),
         templates=templates(),
     )
-    return ConsoleServer(state)
-
-
-async def serve(settings: ConsoleSettings) -> None:
-    """Serve until SIGTERM/SIGINT."""
-    server = build_console(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await server.start()
-    print(f"review console: {server.url}", flush=True)
-    try:
-        await stop.wait()
-    finally:
-        await server.stop()
+    host.add("session sweeper", _sweeper(state.sessions))
+    server = host[CONSOLE] = ConsoleServer(state)
+    host.add("http", lifecycle(server))
+    return host
 
 
 def main() -> None:
     """Load settings, then serve until SIGTERM."""
-    settings = load_settings(ConsoleSettings, "console")
-    configure_logging("console", settings.log.level, json_format=settings.log.json_format)
-    asyncio.run(serve(settings))
+    serve_main(ConsoleSettings, "console", build_console)
 
 
 if __name__ == "__main__":

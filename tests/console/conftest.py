@@ -28,7 +28,7 @@ from agentplane.rpc import ServiceChannel, unary
 from agentplane.v1 import controller_pb2 as C  # noqa: N812
 from agentplane.v1 import controller_pb2_grpc
 from console.config import ConsoleSettings
-from console.server import ConsoleServer, build_console
+from console.server import CONSOLE, ConsoleServer, build_console
 from controller.config import ControllerSettings
 from tests.mcp.conftest import EXTERNAL_SERVER, Platform, start_services
 from tests.realtime.site import TestSite
@@ -132,10 +132,10 @@ async def start_console(
     """A console on a free port in front of `controller`."""
     clock = Clock()
     settings = test_settings(ConsoleSettings, "console", root, endpoints={"controller": [controller]}, **overrides)
-    console = build_console(settings, clock=clock)
-    await console.start()
-    stack.push_async_callback(console.stop)
-    return console, clock
+    host = build_console(settings, clock=clock)
+    await host.start()
+    stack.push_async_callback(host.stop)
+    return host[CONSOLE], clock
 
 
 async def _hostile(request: web.Request) -> web.Response:
