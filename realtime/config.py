@@ -135,6 +135,11 @@ class ContentSettings(FrozenModel):
     """Worker threads that decode and parse large HTML bodies (Lexbor releases the GIL while parsing); 0 = none."""
     inline_parse_max_bytes: int = Field(64 * 1024, ge=0)
     """Bodies up to this size are parsed on the event loop (a thread hand-off costs more than a small parse)."""
+    max_nesting_depth: int = Field(512, gt=0, le=100_000)
+    """HTML nested deeper than this is refused with RESOURCE_EXHAUSTED before parsing (the parser's time
+    grows with depth times elements; browsers stop nesting at 512 too)."""
+    nesting_check_min_tags: int = Field(8192, ge=0)
+    """HTML with fewer "<" than this is parsed without the nesting scan (its worst-case parse is short)."""
 
 
 class ExtractionLimits(FrozenModel):
@@ -142,7 +147,7 @@ class ExtractionLimits(FrozenModel):
 
     max_fields: int = Field(200, gt=0)
     """Fields in a schema at most, nested ones included."""
-    max_depth: int = Field(4, gt=0)
+    max_depth: int = Field(4, gt=0, le=32)
     """Nesting depth at most."""
     max_matches: int = Field(1000, gt=0)
     """Matches kept per list field."""

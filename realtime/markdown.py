@@ -13,6 +13,9 @@ image alt text and preformatted text, blocks separated by blank lines) for the
 injection scanner, so a page rendered in one format can be scanned without
 rendering the other.
 
+The walk is iterative (an explicit stack, see `_Renderer`), so nesting depth is
+bounded by the parser's input limits, not by Python's recursion limit.
+
 Speed notes: text nodes are appended as they are and whitespace is collapsed
 once per block (not once per node); nested content is captured by marking
 positions in shared buffers (no objects per element); tags dispatch through a
@@ -24,8 +27,9 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
+from types import GeneratorType
 from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborNode
@@ -128,8 +132,21 @@ def _squash(raw: str) -> str:
     return "\n".join(" ".join(part.split()) for part in raw.split(_BR)).strip()
 
 
+_Steps = Iterator[LexborNode]
+"""A handler's walk: every node it yields has its children rendered before the handler resumes."""
+_Handler = Callable[[LexborNode, str], "_Steps | None"]
+_Capture = Generator[LexborNode, None, str]
+_Done = Callable[[LexborNode, str, str], None]
+
+
 class _Renderer:
-    """One walk producing markdown (`markdown=True`) or plain text."""
+    """One walk producing markdown (`markdown=True`) or plain text.
+
+    The walk keeps its own stack (`_drive`) instead of recursing, so a document nested
+    as deeply as the parser allows renders without touching Python's recursion limit.
+    A handler that renders an element's content is a generator: yielding a node asks
+    the driver to render that node's children, and the handler resumes afterwards.
+    """
 
     def __init__(self, resolve: LinkResolver, skip: frozenset[int], markdown: bool) -> None:
         self._resolve = resolve
@@ -141,7 +158,7 @@ class _Renderer:
         """Every visible piece of text in document order (never rewound)."""
         self._blocks: list[str] = []
         self._inline_depth = 0
-        self._handlers: dict[str | None, Callable[[LexborNode, str], None]] = {
+        self._handlers: dict[str | None, _Handler] = {
             "a": self._link,
             "br": self._br,
             "code": self._code,
@@ -178,9 +195,9 @@ class _Renderer:
         if text:
             self._blocks.append(text)
 
-    def _inline(self, node: LexborNode) -> str:
-        """The node's content as one line (blocks and line breaks inside are run together)."""
-        # The common case, without a walk: one text node, maybe wrapped in plain elements (<span>).
+    def _simple_inline(self, node: LexborNode) -> str | None:
+        """The node's one line of text when it holds a single text node, maybe wrapped in plain
+        elements (<span>): the common case, read without a walk. None when it needs a walk."""
         child, handlers, skip = node.first_child, self._handlers, self._skip
         while child is not None and child.next is None:
             tag = child.tag
@@ -191,68 +208,108 @@ class _Renderer:
             if tag in handlers or (skip and child.mem_id in skip):
                 break
             child = child.first_child
+        return None
+
+    def _inline(self, node: LexborNode) -> _Capture:
+        """The node's content as one line (blocks and line breaks inside are run together)."""
+        simple = self._simple_inline(node)
+        if simple is not None:
+            return simple
         buf = self._buf
         mark = len(buf)
         self._inline_depth += 1
-        self.walk(node)
+        yield node
         self._inline_depth -= 1
         text = " ".join("".join(buf[mark:]).replace(_BR, " ").split())
         del buf[mark:]
         return text
 
-    def _capture_blocks(self, node: LexborNode) -> str:
+    def _inline_then(self, node: LexborNode, tag: str, done: _Done) -> _Steps | None:
+        """Render the node's content as one line, then call `done(node, tag, line)`.
+
+        No generator is made for the common case that needs no walk (see `_simple_inline`).
+        """
+        simple = self._simple_inline(node)
+        if simple is not None:
+            done(node, tag, simple)
+            return None
+        return self._inline_walk(node, tag, done)
+
+    def _inline_walk(self, node: LexborNode, tag: str, done: _Done) -> _Steps:
+        text = yield from self._inline(node)
+        done(node, tag, text)
+
+    def _capture_blocks(self, node: LexborNode) -> _Capture:
         """The node's content as blocks joined by blank lines."""
         self._flush()
         mark = len(self._blocks)
-        self.walk(node)
+        yield node
         self._flush()
         text = "\n\n".join(self._blocks[mark:])
         del self._blocks[mark:]
         return text
 
     # -- walk
-    def walk(self, node: LexborNode) -> None:
-        """Render the children of `node`."""
+    def _drive(self, steps: _Steps) -> None:
+        """Run a handler's walk to the end with an explicit stack (no recursion)."""
         skip, handlers, append, visible = self._skip, self._handlers, self._buf.append, self._visible.append
-        for child in node.iter(include_text=True):
-            tag = child.tag
-            if tag == "-text":
-                text = child.text_content or ""
-                append(text)
-                visible(text)
+        # Handlers are Python generators (they yield nodes whose children to render);
+        # the parser's child iterators are Cython generators (they yield nodes to render).
+        stack: list[Iterator[LexborNode]] = [steps]
+        while stack:
+            top = stack[-1]
+            if top.__class__ is GeneratorType:
+                node = next(top, None)
+                if node is None:
+                    stack.pop()
+                else:
+                    stack.append(node.iter(include_text=True))
                 continue
-            if skip and child.mem_id in skip:
-                continue
-            handler = handlers.get(tag)
-            if handler is None:
-                self.walk(child)
+            for node in top:  # resumes where the previous pass over this level stopped
+                tag = node.tag
+                if tag == "-text":
+                    text = node.text_content or ""
+                    append(text)
+                    visible(text)
+                    continue
+                if skip and node.mem_id in skip:
+                    continue
+                handler = handlers.get(tag)
+                if handler is None:
+                    stack.append(node.iter(include_text=True))
+                    break
+                nested = handler(node, tag or "")
+                if nested is not None:
+                    stack.append(nested)
+                    break
             else:
-                handler(child, tag or "")
+                stack.pop()
 
     def element(self, node: LexborNode) -> None:
         """Render `node` itself (the content root)."""
         handler = self._handlers.get(node.tag)
-        if handler is None:
-            self.walk(node)
-        else:
-            handler(node, node.tag or "")
+        steps = _children(node) if handler is None else handler(node, node.tag or "")
+        if steps is not None:
+            self._drive(steps)
 
     # -- handlers
     def _ignore(self, node: LexborNode, tag: str) -> None:
         return None
 
-    def _block(self, node: LexborNode, tag: str) -> None:
+    def _block(self, node: LexborNode, tag: str) -> _Steps:
         if self._inline_depth:
             self._buf.append(" ")
             self._visible.append(" ")
-            self.walk(node)
+            yield node
             return
         self._flush()
-        self.walk(node)
+        yield node
         self._flush()
 
-    def _link(self, node: LexborNode, tag: str) -> None:
-        text = self._inline(node)
+    def _link(self, node: LexborNode, tag: str) -> _Steps | None:
+        return self._inline_then(node, tag, self._link_done)
+
+    def _link_done(self, node: LexborNode, tag: str, text: str) -> None:
         if self._md and text:
             href = node.attrs.sget("href", "")
             url = self._resolve(href) if href else ""
@@ -260,8 +317,10 @@ class _Renderer:
                 text = f"[{text}]({url})"
         self._buf.append(text)
 
-    def _heading(self, node: LexborNode, tag: str) -> None:
-        text = self._inline(node)
+    def _heading(self, node: LexborNode, tag: str) -> _Steps | None:
+        return self._inline_then(node, tag, self._heading_done)
+
+    def _heading_done(self, node: LexborNode, tag: str, text: str) -> None:
         if not text:
             return
         if self._inline_depth:
@@ -269,8 +328,10 @@ class _Renderer:
         else:
             self._add_block(_HEADINGS[tag] + text if self._md else text)
 
-    def _emphasis(self, node: LexborNode, tag: str) -> None:
-        text = self._inline(node)
+    def _emphasis(self, node: LexborNode, tag: str) -> _Steps | None:
+        return self._inline_then(node, tag, self._emphasis_done)
+
+    def _emphasis_done(self, node: LexborNode, tag: str, text: str) -> None:
         if self._md and text:
             mark = _EMPHASIS[tag]
             text = f"{mark}{text}{mark}"
@@ -280,8 +341,10 @@ class _Renderer:
         self._buf.append(_BR)
         self._visible.append("\n")
 
-    def _code(self, node: LexborNode, tag: str) -> None:
-        text = self._inline(node)
+    def _code(self, node: LexborNode, tag: str) -> _Steps | None:
+        return self._inline_then(node, tag, self._code_done)
+
+    def _code_done(self, node: LexborNode, tag: str, text: str) -> None:
         self._buf.append(f"`{text}`" if self._md and text else text)
 
     def _pre(self, node: LexborNode, tag: str) -> None:
@@ -301,9 +364,9 @@ class _Renderer:
         fence = "````" if "```" in raw else "```"
         self._add_block(f"{fence}{match.group(1) if match else ''}\n{raw}\n{fence}")
 
-    def _list(self, node: LexborNode, tag: str) -> None:
+    def _list(self, node: LexborNode, tag: str) -> _Steps:
         if self._inline_depth:
-            self.walk(node)
+            yield node
             return
         start = node.attrs.sget("start", "1")
         number = int(start) if start.isdigit() else 1
@@ -314,32 +377,39 @@ class _Renderer:
                 continue
             marker = f"{number}. " if tag == "ol" else "- "
             number += 1
-            items.append(marker + _indent(self._capture_blocks(item), len(marker)))
+            captured = yield from self._capture_blocks(item)
+            items.append(marker + _indent(captured, len(marker)))
         self._add_block("\n".join(items))
 
-    def _item(self, node: LexborNode, tag: str) -> None:
+    def _item(self, node: LexborNode, tag: str) -> _Steps:
         if self._inline_depth:
-            self.walk(node)
+            yield node
             return
-        self._add_block("- " + _indent(self._capture_blocks(node), 2))
+        captured = yield from self._capture_blocks(node)
+        self._add_block("- " + _indent(captured, 2))
 
-    def _quote(self, node: LexborNode, tag: str) -> None:
+    def _quote(self, node: LexborNode, tag: str) -> _Steps:
         if self._inline_depth:
-            self.walk(node)
+            yield node
             return
-        text = self._capture_blocks(node)
+        text = yield from self._capture_blocks(node)
         if self._md:
             text = "\n".join("> " + line if line else ">" for line in text.split("\n"))
         self._add_block(text)
 
-    def _table(self, node: LexborNode, tag: str) -> None:
+    def _table(self, node: LexborNode, tag: str) -> _Steps:
         if self._inline_depth:
-            self.walk(node)
+            yield node
             return
         self._flush()
         rows: list[list[str]] = []
         for tr in node.css("tr"):
-            cells = [self._cell(cell) for cell in tr.iter() if cell.tag in ("td", "th")]
+            cells: list[str] = []
+            for cell in tr.iter():
+                if cell.tag in ("td", "th"):
+                    text = yield from self._inline(cell)
+                    self._visible.append(" \n")
+                    cells.append(text)
             if cells:
                 rows.append(cells)
         if not rows:
@@ -355,11 +425,6 @@ class _Renderer:
             if index == 0:
                 lines.append("|" + " --- |" * width)
         self._add_block("\n".join(lines))
-
-    def _cell(self, node: LexborNode) -> str:
-        text = self._inline(node)
-        self._visible.append(" \n")
-        return text
 
     def _rule(self, node: LexborNode, tag: str) -> None:
         if not self._inline_depth:
@@ -379,6 +444,10 @@ class _Renderer:
         if "\n\n\n" in out:
             out = _BLANKS.sub("\n\n", out)
         return Rendered(out.strip(), "".join(self._visible))
+
+
+def _children(node: LexborNode) -> _Steps:
+    yield node
 
 
 def render(root: LexborNode, resolve: LinkResolver, *, markdown: bool, skip: frozenset[int] = frozenset()) -> Rendered:

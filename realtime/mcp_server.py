@@ -32,6 +32,8 @@ _FORMATS = {
     "text": pb.CONTENT_FORMAT_TEXT,
     "both": pb.CONTENT_FORMAT_UNSPECIFIED,
 }
+_MAX_SCHEMA_DEPTH = 32
+"""The deepest schema passed on (extraction.max_depth allows at most 32)."""
 _READ_WEB = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=True)
 
 
@@ -131,7 +133,9 @@ def _injection(report: pb.InjectionReport) -> Injection:
     )
 
 
-def _field_spec(spec: FieldSpecIn) -> pb.FieldSpec:
+def _field_spec(spec: FieldSpecIn, depth: int = 0) -> pb.FieldSpec:
+    if depth > _MAX_SCHEMA_DEPTH:  # protobuf refuses to parse messages nested past 100 levels
+        raise ToolError(f"INVALID_ARGUMENT: the schema nests fields deeper than {_MAX_SCHEMA_DEPTH} levels")
     return pb.FieldSpec(
         name=spec.name,
         selector=spec.selector,
@@ -140,7 +144,7 @@ def _field_spec(spec: FieldSpecIn) -> pb.FieldSpec:
         multiple=spec.multiple,
         required=spec.required,
         pattern=spec.pattern,
-        fields=[_field_spec(f) for f in spec.fields],
+        fields=[_field_spec(f, depth + 1) for f in spec.fields],
     )
 
 

@@ -22,11 +22,13 @@ from realtime.charset import DecodedText, declared_charset, decode_body
 from realtime.extraction import ExtractionResult, Schema, extract
 from realtime.injection import InjectionReport, InjectionScanner, RawBody, comments_in, scan_text
 from realtime.markdown import LinkResolver, Rendered, render
+from realtime.nesting import NestingLimit
 
 __all__ = ["HTML_TYPES", "Link", "Page", "Window", "window"]
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _ASCII_PROBE = "<!-- <base> ignore -->"
+DEFAULT_NESTING = NestingLimit(max_depth=512, min_tags=8192)
 
 
 @dataclass(frozen=True)
@@ -77,21 +79,31 @@ class Page:
         header_charset: charset parameter of Content-Type, if any.
         base_url: The final URL (relative links resolve against it, or <base href>).
         scanner: Injection scanner.
+        nesting: How deeply the HTML may nest (checked before parsing).
     """
 
     def __init__(
-        self, body: bytes, media_type: str, header_charset: str | None, base_url: str, scanner: InjectionScanner
+        self,
+        body: bytes,
+        media_type: str,
+        header_charset: str | None,
+        base_url: str,
+        scanner: InjectionScanner,
+        nesting: NestingLimit = DEFAULT_NESTING,
     ) -> None:
         self._body = body
         self.media_type = media_type
         self._header_charset = header_charset
         self._base_url = base_url
         self._scanner = scanner
+        self._nesting = nesting
 
     @classmethod
-    def from_html(cls, html: str, base_url: str, scanner: InjectionScanner) -> Page:
+    def from_html(
+        cls, html: str, base_url: str, scanner: InjectionScanner, nesting: NestingLimit = DEFAULT_NESTING
+    ) -> Page:
         """A page from HTML already in text form (Extract with inline html)."""
-        return cls(html.encode("utf-8", errors="replace"), "text/html", "utf-8", base_url, scanner)
+        return cls(html.encode("utf-8", errors="replace"), "text/html", "utf-8", base_url, scanner, nesting)
 
     @property
     def size_bytes(self) -> int:
@@ -129,11 +141,18 @@ class Page:
 
     @cached_property
     def tree(self) -> LexborHTMLParser:
-        """The Lexbor tree (HTML only)."""
+        """The Lexbor tree (HTML only).
+
+        Raises:
+            ResourceExhaustedError: The document nests deeper than the limit (it is not parsed).
+        """
         charset, how = self._declared or (self.source.charset, self.source.source)
         if self._body and charset == "utf-8" and how != "bom":
+            self._nesting.check(self._body, self._base_url)
             return LexborHTMLParser(self._body)  # Lexbor reads bytes as UTF-8: nothing is decoded or copied
-        return LexborHTMLParser(self.source)
+        source = str(self.source)
+        self._nesting.check(self._body if _ascii_compatible(charset) else source.encode("utf-8"), self._base_url)
+        return LexborHTMLParser(source)
 
     @cached_property
     def raw(self) -> RawBody | None:

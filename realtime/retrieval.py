@@ -23,7 +23,8 @@ from realtime.config import ExtractionLimits
 from realtime.extraction import ExtractionResult, Schema
 from realtime.fetching import Fetcher, FetchOutcome
 from realtime.injection import InjectionReport, InjectionScanner
-from realtime.page import Link, Page
+from realtime.nesting import NestingLimit
+from realtime.page import DEFAULT_NESTING, Link, Page
 from realtime.volatility import Volatility, VolatilityPolicy
 
 __all__ = ["Retrieved", "Retriever", "View"]
@@ -56,6 +57,7 @@ class Retriever:
         clock: Time source.
         executor: Where large pages are parsed (None = always on the event loop).
         inline_parse_max_bytes: Bodies up to this size are parsed on the event loop.
+        nesting: How deeply HTML may nest (checked before parsing).
     """
 
     def __init__(
@@ -67,8 +69,10 @@ class Retriever:
         clock: Clock,
         executor: Executor | None = None,
         inline_parse_max_bytes: int = 0,
+        nesting: NestingLimit = DEFAULT_NESTING,
     ) -> None:
         self.fetcher = fetcher
+        self.nesting = nesting
         self.executor = executor
         self.volatility = volatility
         self.inline_parse_max_bytes = inline_parse_max_bytes
@@ -92,7 +96,7 @@ class Retriever:
         outcome = await self.fetcher.fetch(
             url, ttl_s=self.volatility.ttl_s(volatility), bypass_cache=bypass_cache, timeout_s=timeout_s
         )
-        page = Page(outcome.body, outcome.media_type, outcome.charset, outcome.final_url, self._scanner)
+        page = Page(outcome.body, outcome.media_type, outcome.charset, outcome.final_url, self._scanner, self.nesting)
         return Retrieved(outcome, page)
 
     async def prepare(self, retrieved: Retrieved, *views: View) -> None:
@@ -168,4 +172,4 @@ class Retriever:
                 f"inline html is {size} bytes; the limit is {self._limits.max_html_bytes} (extraction.max_html_bytes)",
                 reason="HTML_TOO_LARGE",
             )
-        return Page.from_html(html, base_url, self._scanner)
+        return Page.from_html(html, base_url, self._scanner, self.nesting)

@@ -23,6 +23,7 @@ from realtime.clock import Clock, SystemClock
 from realtime.config import RealtimeSettings
 from realtime.fetching import Fetcher
 from realtime.injection import InjectionScanner
+from realtime.nesting import NestingLimit
 from realtime.politeness import HostGates
 from realtime.retrieval import Retriever
 from realtime.robots import RobotsPolicy
@@ -79,6 +80,7 @@ class RealtimeRuntime:
             settings.extraction,
             self.clock,
             inline_parse_max_bytes=settings.content.inline_parse_max_bytes,
+            nesting=NestingLimit(settings.content.max_nesting_depth, settings.content.nesting_check_min_tags),
         )
         self._parse_pool: ThreadPoolExecutor | None = None
         self.store = SqliteSourceStore(settings.data_dir / "realtime" / "sources.db")

@@ -96,9 +96,12 @@ def _injection(report: InjectionReport) -> pb.InjectionReport:
     )
 
 
-def _field_spec(spec: pb.FieldSpec, where: str) -> FieldSpec:
+def _field_spec(spec: pb.FieldSpec, where: str, max_depth: int, depth: int = 0) -> FieldSpec:
+    # Stops at the nesting limit: the schema is untrusted and validate_schema sees it only afterwards.
     if spec.type not in _FIELD_TYPE:
         raise _bad(f"{where}.type", f"unknown field type {spec.type}", "BAD_SCHEMA")
+    if spec.fields and depth >= max_depth:
+        raise _bad(f"{where}.fields", f"nesting deeper than {max_depth} levels (extraction.max_depth)", "BAD_SCHEMA")
     return FieldSpec(
         name=spec.name,
         selector=spec.selector.strip(),
@@ -106,7 +109,7 @@ def _field_spec(spec: pb.FieldSpec, where: str) -> FieldSpec:
         type=_FIELD_TYPE[spec.type],
         multiple=spec.multiple,
         required=spec.required,
-        fields=tuple(_field_spec(f, f"{where}.fields[{i}]") for i, f in enumerate(spec.fields)),
+        fields=tuple(_field_spec(f, f"{where}.fields[{i}]", max_depth, depth + 1) for i, f in enumerate(spec.fields)),
         pattern=spec.pattern,
     )
 
@@ -137,7 +140,8 @@ class RealtimeDataServicer(realtime_pb2_grpc.RealtimeDataServicer):
         if found is not None:
             self._schemas.move_to_end(key)
             return found
-        fields = tuple(_field_spec(f, f"schema.fields[{i}]") for i, f in enumerate(schema.fields))
+        limit = self._settings.extraction.max_depth
+        fields = tuple(_field_spec(f, f"schema.fields[{i}]", limit) for i, f in enumerate(schema.fields))
         validated = validate_schema(schema.name, fields, self._settings.extraction)
         self._schemas[key] = validated
         if len(self._schemas) > _SCHEMA_CACHE_SIZE:

@@ -84,3 +84,18 @@ async def test_snapshots_are_tenant_scoped(platform: Platform) -> None:
     async with platform.http_client("realtime", "globex-user") as globex:
         with pytest.raises(MCPError, match="NOT_FOUND"):
             await globex.read_resource("snapshot://mine")
+
+
+async def test_a_page_of_100000_nested_divs_ends_quickly_with_the_limit_named(platform: Platform) -> None:
+    async with platform.http_client("realtime") as client:
+        text = error_text(await client.call_tool("fetch_page", {"url": platform.site.url("/nested/100000")}))
+    assert "RESOURCE_EXHAUSTED" in text and "content.max_nesting_depth" in text
+
+
+async def test_a_schema_nested_past_any_limit_is_a_tool_error(platform: Platform) -> None:
+    spec: dict[str, object] = {"name": "leaf", "selector": "p"}
+    for level in range(40):
+        spec = {"name": f"f{level}", "selector": "div", "fields": [spec]}
+    async with platform.http_client("realtime") as client:
+        text = error_text(await client.call_tool("extract", {"html": "<p>x</p>", "fields": [spec]}))
+    assert "INVALID_ARGUMENT" in text and "32 levels" in text

@@ -115,6 +115,7 @@ class TestSite:
             ("/cp1252-undeclared", self.cp1252_undeclared),
             ("/gzip.html", self.gzipped),
             ("/missing", self.missing),
+            ("/nested/{depth}", self.nested),
         ]
         for path, handler in routes:
             self.app.router.add_get(path, handler)
@@ -279,3 +280,8 @@ class TestSite:
 
     async def missing(self, request: web.Request) -> web.Response:
         return web.Response(status=404, text=_page("Not here", "<p>gone</p>"), content_type="text/html")
+
+    async def nested(self, request: web.Request) -> web.Response:
+        depth = int(request.match_info["depth"])
+        body = "<main>" + "<div>" * depth + "<p>at the bottom</p>" + "</div>" * depth + "</main>"
+        return web.Response(text=_page("Nested", body), content_type="text/html")

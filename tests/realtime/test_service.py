@@ -240,3 +240,24 @@ async def test_watch_snapshot_list_unwatch_per_tenant(
     assert gone.removed
     with pytest.raises(InvalidArgumentError):
         await unary(acme.stub.GetSnapshot, pb.GetSnapshotRequest())
+
+
+async def test_a_page_nested_too_deeply_is_refused_with_the_limit_named(acme: Client, site: TestSite) -> None:
+    with pytest.raises(ResourceExhaustedError) as caught:
+        await acme.fetch(site.url("/nested/60000"), timeout_s=30)
+    assert caught.value.reason == "PAGE_TOO_DEEP" and "content.max_nesting_depth" in caught.value.message
+    with pytest.raises(ResourceExhaustedError):
+        await acme.extract(
+            html="<div>" * 60_000, schema=pb.ExtractionSchema(fields=[pb.FieldSpec(name="a", selector="p")])
+        )
+    shallow = await acme.fetch(site.url("/nested/400"))
+    assert shallow.markdown == "at the bottom"
+
+
+async def test_a_schema_nested_past_the_limit_is_refused_before_it_is_walked(acme: Client) -> None:
+    spec = pb.FieldSpec(name="leaf", selector="p")
+    for level in range(90):  # protobuf's own parser allows 100 levels
+        spec = pb.FieldSpec(name=f"f{level}", selector="div", fields=[spec])
+    with pytest.raises(InvalidArgumentError) as caught:
+        await acme.extract(html="<p>x</p>", schema=pb.ExtractionSchema(fields=[spec]))
+    assert "extraction.max_depth" in caught.value.message
