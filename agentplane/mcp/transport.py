@@ -16,12 +16,14 @@ from typing import Any
 
 import uvicorn
 from mcp.server.mcpserver import MCPServer
+from mcp.server.stdio import stdio_server
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp
 
 from agentplane.admission import KeyStore
 from agentplane.mcp.auth import ApiKeyMiddleware
 from agentplane.mcp.config import McpHttpSettings
+from agentplane.mcp.pipes import pipe_stdio
 
 __all__ = ["HttpMcpServer", "http_app", "serve_stdio"]
 
@@ -53,8 +55,14 @@ def http_app(server: MCPServer[Any], settings: McpHttpSettings, keys: KeyStore) 
 
 
 async def serve_stdio(server: MCPServer[Any]) -> None:
-    """Serve `server` on stdin/stdout until the client closes stdin."""
-    await server.run_stdio_async()
+    """Serve `server` on stdin/stdout until the client closes stdin (on asyncio pipes when they are pipes)."""
+    async with pipe_stdio() as pipes:
+        if pipes is None:
+            await server.run_stdio_async()
+            return
+        lowlevel = server._lowlevel_server  # what run_stdio_async runs; the SDK has no public handle
+        async with stdio_server(*pipes) as (read_stream, write_stream):  # type: ignore[arg-type]
+            await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
 
 
 class _Uvicorn(uvicorn.Server):
