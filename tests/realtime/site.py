@@ -116,6 +116,10 @@ class TestSite:
             ("/gzip.html", self.gzipped),
             ("/missing", self.missing),
             ("/nested/{depth}", self.nested),
+            ("/js/price.html", self.js_price),
+            ("/api/price", self.api_price),
+            ("/js/forbidden.html", self.js_forbidden),
+            ("/js/forever.html", self.js_forever),
         ]
         for path, handler in routes:
             self.app.router.add_get(path, handler)
@@ -285,3 +289,26 @@ class TestSite:
         depth = int(request.match_info["depth"])
         body = "<main>" + "<div>" * depth + "<p>at the bottom</p>" + "</div>" * depth + "</main>"
         return web.Response(text=_page("Nested", body), content_type="text/html")
+
+    async def js_price(self, request: web.Request) -> web.Response:
+        script = (
+            "<script>fetch('/api/price').then(r => r.json()).then(d => {"
+            "document.querySelector('#price').textContent = d.price; })</script>"
+        )
+        body = f"<main><h1>Anvil</h1><p>Price: <span id='price'></span></p></main>{script}"
+        return web.Response(text=_page("Anvil", body), content_type="text/html")
+
+    async def api_price(self, request: web.Request) -> web.Response:
+        return web.json_response({"price": "EUR 42.50"})
+
+    async def js_forbidden(self, request: web.Request) -> web.Response:
+        body = (
+            "<main><p id='ok'>visible</p><img src='http://169.254.169.254/latest/meta-data/'>"
+            "<iframe src='http://10.0.0.1/admin'></iframe>"
+            "<script>fetch('http://192.168.1.1/').catch(() => {}); new WebSocket('ws://127.0.0.1:9/x');</script></main>"
+        )
+        return web.Response(text=_page("Forbidden", body), content_type="text/html")
+
+    async def js_forever(self, request: web.Request) -> web.Response:
+        script = "<script>setInterval(() => fetch('/api/price?' + Math.random()), 50)</script>"
+        return web.Response(text=_page("Busy", f"<main><p>busy</p></main>{script}"), content_type="text/html")
