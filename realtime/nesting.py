@@ -39,8 +39,9 @@ _TAGS = re.compile(
 _VOID = frozenset(
     b"area base basefont bgsound br col embed frame hr image img input keygen link meta param source track wbr".split()
 )
-_SCOPE = frozenset(b"applet caption html table td th marquee object template svg math".split())
-"""Elements that bound "has an element in scope" (the default scope)."""
+_SCOPE = frozenset(b"applet caption html table td th marquee object template svg math select".split())
+"""Elements that bound "has an element in scope" (the default scope); <select> too, whose content
+model keeps a <div> from closing an open <p> outside it (an estimate errs on the deep side)."""
 _LIST_SCOPE = frozenset(b"ol ul".split())
 _BUTTON_SCOPE = frozenset((b"button",))
 _SPECIAL = frozenset(
@@ -60,6 +61,8 @@ _CLOSES_P = frozenset(
     ).split()
 )
 _FORMATTING = frozenset(b"a b big code em font i nobr s small strike strong tt u".split())
+_ROW_PARTS = frozenset((b"td", b"th", b"tr"))
+_SECTIONS = frozenset((b"tbody", b"thead", b"tfoot"))
 _END_SCOPES = {b"li": "list", b"p": "button"}
 _HEADINGS = frozenset(b"h1 h2 h3 h4 h5 h6".split())
 # A start tag closes these open elements (when in the given scope), innermost first: name -> (names, scope).
@@ -176,6 +179,14 @@ def nesting_depth(document: bytes, limit: int) -> int:
                     stack.pop_to(at, name)
         elif name in _HEADINGS and stack.names and stack.names[-1] in _HEADINGS:
             stack.pop_to(len(stack.names) - 1, name)
+        if name in _ROW_PARTS:  # the parser inserts the <tbody> and <tr> a table cell or row lacks
+            top = stack.names[-1] if stack.names else b""
+            if name != b"tr" and top != b"tr":
+                if top not in _SECTIONS:
+                    stack.push(b"tbody")
+                stack.push(b"tr")
+            elif name == b"tr" and top not in _SECTIONS:
+                stack.push(b"tbody")
         stack.push(name)
         depth = len(stack.names) + (sum(stack.reopen.values()) if stack.reopen else 0)
         if depth > deepest:
