@@ -118,13 +118,16 @@ class Admission:
         keys = ApiKeyStore.from_settings(settings.auth, settings.data_dir)
         return cls(keys, TenantLimiter(settings.limits) if limits else None)
 
-    def admit(self, headers: Mapping[str, str], *, method: str, timeout_s: float | None) -> Admitted:
+    def admit(
+        self, headers: Mapping[str, str], *, method: str, timeout_s: float | None, trace_id: str | None = None
+    ) -> Admitted:
         """Admit one call or refuse it at once.
 
         Args:
             headers: The request's headers or gRPC metadata.
             method: What is called, e.g. "/agentplane.v1.LLMGateway/Complete" (logs, errors).
             timeout_s: Seconds left before the caller's deadline; None = no deadline.
+            trace_id: The call's trace id when tracing is on (its span's); default: from the headers.
 
         Returns:
             The call's context and its tenant permit (release it when the call ends).
@@ -137,7 +140,7 @@ class Admission:
         principal = self.keys.authenticate(presented_key(headers), headers.get(TENANT_HEADER) or None)
         ctx = RequestContext(
             request_id=headers.get(REQUEST_ID_HEADER) or request_context.new_id(),
-            trace_id=_trace_id(headers),
+            trace_id=trace_id or _trace_id(headers),
             principal=principal,
             deadline=None if timeout_s is None else time.monotonic() + timeout_s,
             method=method,

@@ -221,6 +221,7 @@ def process_specs(settings: PlatformSettings, *, python: str = sys.executable) -
         "AGENTPLANE_ENDPOINTS__DOMAIN_INFERENCE": _json_list(settings.endpoints.domain_inference),
         "AGENTPLANE_ENDPOINTS__REALTIME": _json_list(settings.endpoints.realtime),
         "AGENTPLANE_ENDPOINTS__CONSOLE": _json_list(settings.endpoints.console),
+        "AGENTPLANE_ENDPOINTS__METRICS": settings.endpoints.metrics.model_dump_json(),
         "PYTHONUNBUFFERED": "1",
     }
     enabled = {n: p for n, p in settings.processes.items() if p.enabled}
@@ -232,6 +233,9 @@ def process_specs(settings: PlatformSettings, *, python: str = sys.executable) -
             address = _address(settings, proc.endpoint)
             env[f"AGENTPLANE_{proc.endpoint.upper()}__SERVER__PORT"] = address.rsplit(":", 1)[1]
             env[f"AGENTPLANE_{proc.endpoint.upper()}__SERVER__HOST"] = address.rsplit(":", 1)[0]
+            metrics_at: tuple[str, ...] = getattr(settings.endpoints.metrics, proc.endpoint, ())
+            if metrics_at:  # the /metrics endpoint where `agentplane top` and Prometheus look for it
+                env[f"AGENTPLANE_{proc.endpoint.upper()}__METRICS__PORT"] = metrics_at[0].rsplit(":", 1)[1]
         if proc.health == "grpc":
             probe = HealthProbe("grpc", _address(settings, proc.endpoint), proc.grpc_service)
         elif proc.health == "http":

@@ -3,7 +3,8 @@
 Layer: shared core. Tracing is off by default, and off means absent: `Tracing.off()`
 installs no interceptor, no trace config and no span processor, so the serving path
 pays nothing. On (`[tracing] enabled = true`), the service gets its own
-`TracerProvider` (resource `service.name = agentplane-<service>`) exporting by OTLP,
+`TracerProvider` (resource `service.name = agentplane-<service>`, the Prometheus job
+names: agentplane-domain-inference) exporting by OTLP when an endpoint is configured,
 and:
 
 - `server_interceptors()` / `client_interceptors()`: the opentelemetry-instrumentation-grpc
@@ -113,7 +114,7 @@ class Tracing:
         from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
         return TracerProvider(
-            resource=Resource.create({"service.name": f"agentplane-{service}"}),
+            resource=Resource.create({"service.name": f"agentplane-{service.replace('_', '-')}"}),
             sampler=ParentBased(TraceIdRatioBased(sample_ratio)),
         )
 

@@ -15,7 +15,7 @@ __all__ = ["FORBIDDEN_LABELS", "OTHER_TENANT", "TenantLabels", "check_label_name
 OTHER_TENANT = "_other"
 
 FORBIDDEN_LABELS = frozenset(
-    {"task_id", "request_id", "trace_id", "span_id", "review_id", "session_id", "source_id", "url", "path", "host"}
+    {"task_id", "request_id", "trace_id", "span_id", "review_id", "session_id", "source_id", "url", "url_path", "host"}
 )
 """Identities of one request or one page: unbounded, so never label values."""
 

@@ -105,6 +105,23 @@ class Window:
         """Per-second growth of a counter."""
         return self.increase(name, **match) / self.seconds
 
+    def increases(self, name: str, *labels: str, **match: str) -> dict[tuple[str, ...], float]:
+        """How much each series grew, keyed by the values of `labels` (series that did not grow are left out)."""
+
+        def by_key(snap: Snapshot) -> dict[tuple[str, ...], float]:
+            out: dict[tuple[str, ...], float] = defaultdict(float)
+            for s in snap.samples(name, **match):
+                out[tuple(s.labels.get(label, "") for label in labels)] += s.value
+            return out
+
+        after, before = by_key(self.after), by_key(self.before)
+        grown = {k: v - before.get(k, 0.0) if v >= before.get(k, 0.0) else v for k, v in after.items()}
+        return {k: v for k, v in grown.items() if v}
+
+    def increase_by(self, name: str, label: str, **match: str) -> dict[str, float]:
+        """`increases` by one label: value -> growth."""
+        return {k[0]: v for k, v in self.increases(name, label, **match).items()}
+
     def rate_by(self, name: str, label: str, **match: str) -> dict[str, float]:
         """Per-second growth per value of `label`."""
         after, before = self.after.by(name, label, **match), self.before.by(name, label, **match)

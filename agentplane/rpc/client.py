@@ -118,6 +118,7 @@ class ServiceChannel:
         settings: Client settings (key, default timeout).
         api_key: Overrides the key from settings (CLI, tests).
         max_message_bytes: Largest message sent or received.
+        interceptors: More client interceptors after the platform's own (tracing: a span per call).
     """
 
     def __init__(
@@ -127,6 +128,7 @@ class ServiceChannel:
         *,
         api_key: str | None = None,
         max_message_bytes: int = 16 * 1024 * 1024,
+        interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
     ) -> None:
         settings = settings or ClientSettings()
         key = api_key if api_key is not None else resolve_api_key(settings)
@@ -144,6 +146,7 @@ class ServiceChannel:
             interceptors=[
                 _UnaryPropagatingInterceptor(key, settings.timeout_s),
                 _StreamPropagatingInterceptor(key, settings.timeout_s),
+                *interceptors,
             ],
         )
 

@@ -13,10 +13,13 @@ settings, configure logging, build the host, serve until SIGTERM or SIGINT, drai
 Typed state lives in the host under `ResourceKey`s (aiohttp's `AppKey`), so tests and
 composition code reach a service's parts as `host[RUNTIME]` without string keys.
 
-Where later platform concerns plug in, once for every service:
-- process-wide set-up (logging today; tracing and metrics exporters) goes in `serve_main`;
-- resources every host carries (a metrics endpoint) are registered in `ServiceHost.__init__`,
-  ahead of the service's own, so they start first and close last;
+Where platform concerns plug in, once for every service:
+- process-wide set-up (logging) goes in `serve_main`;
+- resources every host carries are registered in `ServiceHost.__init__`, ahead of the
+  service's own, so they start first and close last: the tracing provider (`host.tracing`;
+  closed last, so it exports the spans of everything closed before it) and the /metrics
+  endpoint (`host.metrics`, the service's registry, and `host.rpc`, the RED metrics both
+  fronts record), when metrics are enabled;
 - transport security and the listening socket belong to `GrpcServer.start` (`serve`);
 - who this replica is (`identity`) is fixed when the host is built.
 """
@@ -33,9 +36,12 @@ from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 from agentplane.admission import Admission
+from agentplane.auth import ApiKeyStore
 from agentplane.log import configure_logging
+from agentplane.metrics import MetricsEndpoint, MetricsRegistry, Refresher, RpcMetrics
 from agentplane.rpc.server import GrpcServer, ServiceBinding
 from agentplane.settings import ServiceSettings, load_settings
+from agentplane.tracing import Tracing
 
 __all__ = [
     "CleanupContext",
@@ -129,8 +135,9 @@ class ServiceHost:
     """The resources of one process, with one start and one stop.
 
     Args:
-        settings: The service's settings (the gRPC server's sections are used by `serve`).
-        name: The service's name ("gateway", "controller", ...), used in logs.
+        settings: The service's settings (the gRPC server's sections are used by `serve`;
+            `metrics` and `tracing` by the host itself).
+        name: The service's name ("gateway", "controller", ...), used in logs, metrics and traces.
     """
 
     def __init__(self, settings: ServiceSettings, name: str) -> None:
@@ -142,6 +149,28 @@ class ServiceHost:
         self._grpc: GrpcServer | None = None
         self._grace_s: float | None = None
         self._started = False
+        self.tracing = Tracing.from_settings(name, settings.tracing)
+        """The service's tracing (off unless `[tracing] enabled`)."""
+        self.add("tracing", closing(self.tracing))
+        self.metrics: MetricsRegistry | None = None
+        """The service's metrics registry (None when `[metrics] enabled = false`)."""
+        self.rpc: RpcMetrics | None = None
+        """RED metrics of the inbound calls, shared by the gRPC server and an HTTP front."""
+        self.metrics_endpoint: MetricsEndpoint | None = None
+        if settings.metrics.enabled:
+            self.metrics = MetricsRegistry(name, settings.metrics)
+            self.rpc = RpcMetrics(self.metrics)
+            keys = ApiKeyStore.from_settings(settings.auth, settings.data_dir) if settings.metrics.require_key else None
+            self.metrics_endpoint = MetricsEndpoint(settings.metrics, self.metrics, keys)
+            self.add("metrics", lifecycle(self.metrics_endpoint))
+
+    def on_scrape(self, refresher: Refresher) -> None:
+        """Run `refresher` before every scrape of /metrics (values read from stores or other processes).
+
+        Nothing happens when metrics are off.
+        """
+        if self.metrics_endpoint is not None:
+            self.metrics_endpoint.add_refresher(refresher)
 
     # --- registration --------------------------------------------------------------
 
@@ -168,7 +197,7 @@ class ServiceHost:
         """
         if self._grpc is not None:
             raise RuntimeError(f"{self.name} already serves gRPC")
-        server = GrpcServer(self.settings, services, admission=admission)
+        server = GrpcServer(self.settings, services, admission=admission, metrics=self.rpc, tracing=self.tracing)
         self._grpc = server
 
         async def grpc_server() -> AsyncIterator[None]:

@@ -21,8 +21,10 @@ from grpc_reflection.v1alpha import reflection
 
 from agentplane.admission import Admission
 from agentplane.limits import TenantLimiter
+from agentplane.metrics import RpcMetrics
 from agentplane.rpc.interceptors import PolicyInterceptor
 from agentplane.settings import ServiceSettings
+from agentplane.tracing import Tracing
 
 __all__ = ["GrpcServer", "ServiceBinding"]
 
@@ -47,14 +49,24 @@ class GrpcServer:
         services: The services to host.
         admission: Caller admission; default: built from `settings.auth` and `settings.limits`.
             An HTTP front in the same process passes the same one so both share keys and limits.
+        metrics: RED metrics of every method (None: not recorded).
+        tracing: Tracing; when on, its span interceptor runs first and the calls' trace ids are the spans'.
     """
 
     def __init__(
-        self, settings: ServiceSettings, services: Sequence[ServiceBinding], *, admission: Admission | None = None
+        self,
+        settings: ServiceSettings,
+        services: Sequence[ServiceBinding],
+        *,
+        admission: Admission | None = None,
+        metrics: RpcMetrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self._settings = settings
         self._services = tuple(services)
         self.admission = admission or Admission.from_settings(settings)
+        self._metrics = metrics
+        self._tracing = tracing or Tracing.off()
         self.health = health_aio.HealthServicer()
         self.port = 0
         self._server: grpc.aio.Server | None = None
@@ -88,7 +100,10 @@ class GrpcServer:
             ("grpc.server.max_pending_requests_hard_limit", cfg.max_pending_calls),
         ]
         server = grpc.aio.server(
-            interceptors=[PolicyInterceptor(self.admission)],
+            interceptors=[
+                *self._tracing.server_interceptors(),
+                PolicyInterceptor(self.admission, self._metrics, traced=self._tracing.enabled),
+            ],
             options=options,
             maximum_concurrent_rpcs=cfg.max_concurrent_rpcs,
         )

@@ -53,6 +53,10 @@ class Platform:
         """PID of a supervised process (from `.agentplane/run/<name>.pid`)."""
         return int((self.data_dir / "run" / f"{process}.pid").read_text())
 
+    def metrics_url(self, service: str) -> str:
+        """URL of a service's /metrics endpoint."""
+        return f"http://127.0.0.1:{self.ports[f'metrics_{service}']}/metrics"
+
     @property
     def console_url(self) -> str:
         """The review console's URL (ends with /)."""
@@ -114,11 +118,15 @@ def write_config(
         return json.dumps(str(value))
 
     endpoints = "\n".join(f"{s} = [{q(f'127.0.0.1:{ports[s]}')}]" for s in (*SERVICES, "console"))
+    metrics = "\n".join(f"{s} = [{q('127.0.0.1:' + str(ports['metrics_' + s]))}]" for s in SERVICES)
     text = f"""
 data_dir = {q(data_dir)}
 
 [endpoints]
 {endpoints}
+
+[endpoints.metrics]
+{metrics}
 
 [log]
 level = "warning"
@@ -171,6 +179,7 @@ def start_platform(
         RuntimeError: It exited or did not come up in time (with the tail of its output).
     """
     names = [*SERVICES, "console", "llm", "pages", "gateway_http", "triton_http", "triton_grpc", "triton_metrics"]
+    names += [f"metrics_{s}" for s in SERVICES]
     ports = dict(zip(names, free_ports(len(names)), strict=True))
     config = write_config(data_dir, ports, models_dir, extra_config, embedded_llm=embedded_llm)
     env = {**os.environ, "AGENTPLANE_CONFIG": str(config), "PYTHONPATH": str(ROOT)}
