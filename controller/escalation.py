@@ -43,6 +43,9 @@ class Decision:
     reason: str
     threshold: float
     clarification: Clarification | None = None
+    code: str = "CONFIDENT"
+    """The reason as a fixed code (metrics label): CONFIDENT, MISSING_INPUT, HIGH_STAKES, MISSING_FIELDS,
+    AMBIGUOUS or LOW_CONFIDENCE."""
 
 
 def threshold_for(policy: TenantPolicy, task_type: str) -> float:
@@ -92,10 +95,14 @@ def decide(
             else f"Please add the missing {what} and submit again."
         )
         return Decision(
-            Outcome.CLARIFY, f"missing input: {what}", threshold, Clarification(question, (), f"missing {what}")
+            Outcome.CLARIFY,
+            f"missing input: {what}",
+            threshold,
+            Clarification(question, (), f"missing {what}"),
+            code="MISSING_INPUT",
         )
     if typed is not None and typed.high_stakes:
-        return Decision(Outcome.REVIEW, "high_stakes_task_type", threshold)
+        return Decision(Outcome.REVIEW, "high_stakes_task_type", threshold, code="HIGH_STAKES")
     if confidence.score >= threshold:
         return Decision(Outcome.ANSWER, f"confidence {confidence.score:.3f} >= threshold {threshold:.2f}", threshold)
     if missing_fields:
@@ -109,7 +116,10 @@ def decide(
                 (),
                 "required fields missing",
             ),
+            code="MISSING_FIELDS",
         )
     if plan.ambiguous:
-        return Decision(Outcome.CLARIFY, "ambiguous task", threshold, _route_question(plan))
-    return Decision(Outcome.REVIEW, f"low_confidence ({confidence.score:.3f} < {threshold:.2f})", threshold)
+        return Decision(Outcome.CLARIFY, "ambiguous task", threshold, _route_question(plan), code="AMBIGUOUS")
+    return Decision(
+        Outcome.REVIEW, f"low_confidence ({confidence.score:.3f} < {threshold:.2f})", threshold, code="LOW_CONFIDENCE"
+    )

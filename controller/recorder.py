@@ -8,16 +8,20 @@ and the audit trail can never disagree.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from controller.audit import AuditDraft
 from controller.events import EventBus
+from controller.metrics import ControllerMetrics
 from controller.models import EventType, Review, ReviewState, Task, TaskEvent, TaskState, utcnow
 from controller.store.base import Store
 
 __all__ = ["TaskRecorder"]
+
+log = logging.getLogger(__name__)
 
 
 class TaskRecorder:
@@ -26,11 +30,13 @@ class TaskRecorder:
     Args:
         store: The controller's store.
         bus: Live event fan-out.
+        metrics: Where accepted tasks and their outcomes are counted (None: not counted).
     """
 
-    def __init__(self, store: Store, bus: EventBus) -> None:
+    def __init__(self, store: Store, bus: EventBus, metrics: ControllerMetrics | None = None) -> None:
         self.store = store
         self.bus = bus
+        self.metrics = metrics
         self._sequences: dict[str, int] = {}
         # Text as the retention policy stores it, when it differs from the working copy.
         self._stored_text: dict[str, str] = {}
@@ -89,6 +95,8 @@ class TaskRecorder:
         event = TaskEvent(task.task_id, 1, EventType.RECEIVED, utcnow(), message)
         stored, created = await self.store.create_task(replace(task, text=stored_text), events=[event], audit=audit)
         if created:
+            if self.metrics is not None:
+                self.metrics.submitted()
             self._sequences[task.task_id] = 1
             if stored_text != task.text:
                 self._stored_text[task.task_id] = stored_text
@@ -138,4 +146,10 @@ class TaskRecorder:
             raise
         for e in events:
             self.bus.publish(e)
+        if task.state.settled and expect_state is not None and not expect_state.settled:
+            # The outcome of a run (or of a cancel before one); a reviewer's later decision is not a second one.
+            log.debug("task %s: %s", task.task_id, task.state.value)  # carries the trace id (JSON logs)
+            if self.metrics is not None:
+                route = task.plan.route.value if task.plan is not None else ""
+                self.metrics.settled(route, task.state.value, (utcnow() - task.created_at).total_seconds())
         return task

@@ -122,6 +122,8 @@ class ReviewDesk:
             raise FailedPreconditionError(
                 f"review {review_id} was resolved concurrently", reason="REVIEW_NOT_PENDING"
             ) from None
+        if self._recorder.metrics is not None:
+            self._recorder.metrics.review_resolved(decision.value, (now - review.created_at).total_seconds())
         return resolved, updated
 
     async def _expire(self, review: Review) -> None:
@@ -143,6 +145,14 @@ class ReviewDesk:
                 review=expired,
                 expect_review_state=ReviewState.PENDING,
             )
+            if self._recorder.metrics is not None:
+                age_s = (expired.resolved_at or utcnow()) - review.created_at
+                self._recorder.metrics.review_resolved("expired", age_s.total_seconds())
+
+    async def pending_stats(self) -> tuple[int, float]:
+        """(PENDING reviews of every tenant, age in seconds of the oldest; 0 when none), for metrics."""
+        pending, oldest = await self._recorder.store.pending_reviews()
+        return pending, 0.0 if oldest is None else max(0.0, (utcnow() - oldest).total_seconds())
 
     async def sweep(self) -> int:
         """Expire every overdue review now; return how many."""

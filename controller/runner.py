@@ -13,15 +13,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import timedelta
+
+from opentelemetry import context as otel_context
 
 from agentplane import request_context
 from agentplane.errors import AgentplaneError, ResourceExhaustedError
 from agentplane.request_context import Principal, RequestContext
+from agentplane.tracing import Tracing, parent_from_trace_id
 from controller.admission import ThroughputMeter
 from controller.capabilities import CallInfo
 from controller.config import ControllerSettings
 from controller.escalation import Decision, Outcome, decide
+from controller.metrics import ControllerMetrics
 from controller.models import (
     EventType,
     PlanStep,
@@ -52,12 +57,26 @@ class TaskRunner:
         recorder: Persists transitions.
         router: Plans tasks.
         executor: Executes plans.
+        metrics: Queue waits, confidence and escalations (None: not counted).
+        tracing: Each task's execution continues the trace of the call that submitted it.
     """
 
     def __init__(
-        self, settings: ControllerSettings, recorder: TaskRecorder, router: Router, executor: Executor
+        self,
+        settings: ControllerSettings,
+        recorder: TaskRecorder,
+        router: Router,
+        executor: Executor,
+        *,
+        metrics: ControllerMetrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self._settings = settings
+        self._metrics = metrics
+        self._tracing = tracing or Tracing.off()
+        # Per queued task: when it was queued (metrics) and the submitting call's trace context.
+        self._queued_at: dict[str, float] = {}
+        self._trace_parents: dict[str, otel_context.Context] = {}
         self._recorder = recorder
         self._router = router
         self._executor = executor
@@ -71,6 +90,14 @@ class TaskRunner:
     def backlog(self) -> int:
         """Tasks accepted and not yet finished running (queued + running + reserved)."""
         return self._queue.qsize() + len(self._running) + self._reserved
+
+    def queue_depth(self) -> int:
+        """Tasks queued, not yet taken by a worker."""
+        return self._queue.qsize()
+
+    def running(self) -> int:
+        """Tasks being worked on now."""
+        return len(self._running)
 
     def reserve(self, wait_budget_s: float | None = None) -> None:
         """Claim queue room for one task about to be persisted.
@@ -110,6 +137,11 @@ class TaskRunner:
         """Queue a persisted task (its reservation, if any, turns into the queue slot)."""
         if reserved:
             self._reserved -= 1
+        if self._metrics is not None:
+            self._queued_at[task.task_id] = time.monotonic()
+        parent = self._tracing.capture()
+        if parent is not None:
+            self._trace_parents[task.task_id] = parent
         self._queue.put_nowait(task)
 
     def release(self) -> None:
@@ -165,6 +197,9 @@ class TaskRunner:
     async def _worker(self) -> None:
         while True:
             task = await self._queue.get()
+            queued_at = self._queued_at.pop(task.task_id, None)
+            if self._metrics is not None and queued_at is not None:
+                self._metrics.queue_wait(time.monotonic() - queued_at)
             execution = asyncio.create_task(self._run_guarded(task))
             self._running[task.task_id] = execution
             try:
@@ -184,7 +219,10 @@ class TaskRunner:
             principal=Principal(task.submitted_by or ACTOR, task.tenant),
             method="TaskRunner.run",
         )
-        with request_context.use(ctx):
+        parent = None
+        if self._tracing.enabled:  # resumed after a restart: continue the task's trace under a remote parent
+            parent = self._trace_parents.pop(task.task_id, None) or parent_from_trace_id(task.trace_id)
+        with request_context.use(ctx), self._tracing.span("controller.task", parent=parent):
             try:
                 async with asyncio.timeout(self._settings.task_timeout_s):
                     with request_context.deadline_scope(self._settings.task_timeout_s):
@@ -294,6 +332,8 @@ class TaskRunner:
             sources=tuple(outcome.sources),
             usage=outcome.usage,
         )
+        if self._metrics is not None:
+            self._metrics.confidence(task.plan.route.value, outcome.confidence.score)
         scored = task.evolve(result=result, confidence_threshold=decision.threshold)
         await rec.announce(
             scored,
@@ -324,6 +364,8 @@ class TaskRunner:
             )
         elif decision.outcome is Outcome.CLARIFY:
             assert decision.clarification is not None
+            if self._metrics is not None:
+                self._metrics.clarified(decision.code)
             asked = task.evolve(
                 state=TaskState.NEEDS_CLARIFICATION,
                 clarification=decision.clarification,
@@ -337,6 +379,8 @@ class TaskRunner:
                 expect_state=TaskState.RUNNING,
             )
         else:
+            if self._metrics is not None:
+                self._metrics.escalated(decision.code)
             typed = self._settings.policy.for_tenant(task.tenant).task_types.get(task.task_type)
             ttl = typed.review_ttl_s if typed and typed.review_ttl_s else default_ttl_s
             review = Review(

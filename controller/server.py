@@ -18,6 +18,7 @@ from controller.adapters.mcp_tools import ExternalTools
 from controller.config import ControllerSettings
 from controller.events import EventBus
 from controller.intake import Intake
+from controller.metrics import ControllerMetrics
 from controller.recorder import TaskRecorder
 from controller.reviews import ReviewDesk
 from controller.routing import Router
@@ -64,18 +65,31 @@ def _sweeper(reviews: ReviewDesk) -> CleanupContext:
 def build_controller(settings: ControllerSettings) -> ServiceHost:
     """Wire the controller (nothing starts until the host's `start`)."""
     host = ServiceHost(settings, "controller")
+    metrics = ControllerMetrics(host.metrics) if host.metrics is not None else None
     store = host[STORE] = open_store(settings)
     host.add("store", _store(store))
-    gateway = Downstream("gateway", settings.endpoints.gateway, settings.client, settings.downstream)
-    domain = Downstream("domain_inference", settings.endpoints.domain_inference, settings.client, settings.downstream)
-    realtime = Downstream("realtime", settings.endpoints.realtime, settings.client, settings.downstream)
+    gateway, domain, realtime = (
+        Downstream(
+            name,
+            addresses,
+            settings.client,
+            settings.downstream,
+            metrics=metrics,
+            interceptors=host.tracing.client_interceptors(),
+        )
+        for name, addresses in (
+            ("gateway", settings.endpoints.gateway),
+            ("domain_inference", settings.endpoints.domain_inference),
+            ("realtime", settings.endpoints.realtime),
+        )
+    )
     host.add("channels", closing(gateway, domain, realtime))
     tools = ExternalTools(settings.external_tools, settings.policy) if settings.external_tools else None
     if tools is not None:
         host.add("external_tools", lifecycle(tools))
     domain_client = DomainClient(domain, settings.routing.embed_model)
     bus = EventBus()
-    recorder = TaskRecorder(store, bus)
+    recorder = TaskRecorder(store, bus, metrics)
     executor = Executor(
         settings,
         domain=domain_client,
@@ -84,10 +98,21 @@ def build_controller(settings: ControllerSettings) -> ServiceHost:
         tools=tools,
         store=store,
     )
-    runner = host[RUNNER] = TaskRunner(settings, recorder, Router(settings.routing, domain_client), executor)
+    runner = host[RUNNER] = TaskRunner(
+        settings, recorder, Router(settings.routing, domain_client), executor, metrics=metrics, tracing=host.tracing
+    )
     host.add("runner", _runner(runner, settings.server.grace_period_s))
     reviews = ReviewDesk(recorder, settings.review_sweep_interval_s)
     host.add("review_sweeper", _sweeper(reviews))
+    if metrics is not None:
+        downstreams = (gateway, domain, realtime)
+        metrics.watch(
+            queue_depth=runner.queue_depth,
+            running=runner.running,
+            backlog=lambda: runner.backlog,
+            breakers=lambda: [(d.name, d.breaker.state) for d in downstreams],
+        )
+        host.on_scrape(lambda: metrics.refresh_reviews(reviews.pending_stats))
     intake = Intake(settings, recorder, runner, bus)
     servicer = TaskControllerService(intake, runner, recorder, reviews, bus)
     host.serve(

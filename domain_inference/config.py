@@ -152,6 +152,12 @@ class TritonClientSettings(FrozenModel):
     """Longest reconnect backoff of a channel, so a restarted Triton is found again quickly."""
     ready_check_timeout_s: float = Field(1.0, gt=0)
     """Timeout of model-ready checks (ListModels)."""
+    reexport_metrics: bool = True
+    """Serve Triton's own metrics (nv_*) through this service's /metrics endpoint, fetched at each scrape."""
+    metrics_url: str = ""
+    """Triton's metrics endpoint; default `http://<triton.host>:<triton.metrics_port>/metrics`."""
+    metrics_timeout_s: float = Field(1.0, gt=0)
+    """Bound on fetching Triton's metrics during a scrape (Triton is then reported down)."""
 
 
 class FallbackSettings(FrozenModel):
@@ -220,6 +226,11 @@ class DomainInferenceSettings(ServiceSettings):
     def resolved_backend_dir(self) -> Path:
         """Where the Python backend directory is prepared."""
         return self.triton.backend_dir or self.data_dir / "triton" / "backends"
+
+    @property
+    def triton_metrics_url(self) -> str:
+        """Triton's Prometheus endpoint as the service fetches it."""
+        return self.triton_client.metrics_url or f"http://{self.triton.host}:{self.triton.metrics_port}/metrics"
 
     @property
     def triton_grpc_address(self) -> str:

@@ -19,6 +19,8 @@ from typing import Generic, Protocol, TypeVar
 from agentplane import request_context
 from agentplane.errors import DeadlineExceededError, UnavailableError
 from agentplane.resilience import BreakerState, CircuitBreaker
+from agentplane.tracing import Tracing
+from domain_inference.metrics import InferenceMetrics
 from domain_inference.models import ModelSpec
 from domain_inference.outputs import ClassifierOutput, EmbeddingOutput
 
@@ -91,6 +93,8 @@ class InferenceRouter:
         fallback: The in-process backend, or None to fail with UNAVAILABLE instead.
         breaker: Breaker guarding `primary`.
         timeout_s: Most time one inference may take (bounded by the caller's deadline).
+        metrics: Where answered calls are counted by path (None: not counted).
+        tracing: A span per inference, saying which path answered (default: off).
     """
 
     def __init__(
@@ -99,11 +103,15 @@ class InferenceRouter:
         fallback: InferenceBackend | None,
         breaker: CircuitBreaker,
         timeout_s: float,
+        metrics: InferenceMetrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.primary = primary
         self.fallback = fallback
         self.breaker = breaker
         self._timeout_s = timeout_s
+        self._metrics = metrics
+        self._tracing = tracing or Tracing.off()
 
     async def classify(self, spec: ModelSpec, texts: Sequence[str]) -> Routed[ClassifierOutput]:
         """Classify `texts` with `spec` on the best available path.
@@ -112,7 +120,9 @@ class InferenceRouter:
             UnavailableError: Triton is unreachable and there is no fallback.
             DeadlineExceededError: The call's deadline passed.
         """
-        return await self._route(lambda backend, timeout: backend.classify(spec, texts, timeout))
+        return await self._observed(
+            spec, "classify", len(texts), lambda backend, timeout: backend.classify(spec, texts, timeout)
+        )
 
     async def embed(self, spec: ModelSpec, texts: Sequence[str]) -> Routed[EmbeddingOutput]:
         """Embed `texts` with `spec` on the best available path.
@@ -121,7 +131,20 @@ class InferenceRouter:
             UnavailableError: Triton is unreachable and there is no fallback.
             DeadlineExceededError: The call's deadline passed.
         """
-        return await self._route(lambda backend, timeout: backend.embed(spec, texts, timeout))
+        return await self._observed(
+            spec, "embed", len(texts), lambda backend, timeout: backend.embed(spec, texts, timeout)
+        )
+
+    async def _observed(
+        self, spec: ModelSpec, kind: str, texts: int, call: Callable[[InferenceBackend, float], Awaitable[T]]
+    ) -> Routed[T]:
+        with self._tracing.span(f"{kind} {spec.name}", attributes={"inference.texts": texts}) as span:
+            routed = await self._route(call)
+            if span is not None:
+                span.set_attribute("inference.path", routed.path.value)
+        if self._metrics is not None:
+            self._metrics.call(spec.name, kind, routed.path.value, texts)
+        return routed
 
     async def path_for(self, spec: ModelSpec) -> tuple[InferencePath, bool]:
         """The path a call for `spec` would take now, and whether that path is ready."""

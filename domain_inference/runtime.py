@@ -13,12 +13,15 @@ import logging
 
 from agentplane.errors import FailedPreconditionError
 from agentplane.resilience import BreakerSettings, CircuitBreaker
+from agentplane.tracing import Tracing
 from domain_inference.adapters.local import InProcessBackend
 from domain_inference.adapters.triton import TritonBackend
 from domain_inference.artifacts import ArtifactsError, ModelArtifacts, load_artifacts
+from domain_inference.batching import BatcherStats
 from domain_inference.config import DomainInferenceSettings
 from domain_inference.inference import TRITON_COMPONENT, InferenceRouter
-from domain_inference.models import ModelCatalog
+from domain_inference.metrics import InferenceMetrics
+from domain_inference.models import ModelCatalog, ModelKind
 
 __all__ = ["InferenceRuntime"]
 
@@ -30,10 +33,19 @@ class InferenceRuntime:
 
     Args:
         settings: The service settings.
+        metrics: The service's metrics (None: not counted).
+        tracing: Spans of inferences (default: off).
     """
 
-    def __init__(self, settings: DomainInferenceSettings) -> None:
+    def __init__(
+        self,
+        settings: DomainInferenceSettings,
+        metrics: InferenceMetrics | None = None,
+        tracing: Tracing | None = None,
+    ) -> None:
         self.settings = settings
+        self.metrics = metrics
+        self.tracing = tracing
         self.triton = TritonBackend(settings.triton_grpc_address, settings.triton_client)
         self.breaker = CircuitBreaker(
             TRITON_COMPONENT,
@@ -45,6 +57,13 @@ class InferenceRuntime:
         self._router: InferenceRouter | None = None
         self._catalog: ModelCatalog | None = None
         self._load_lock = asyncio.Lock()
+
+    def batcher_stats(self) -> dict[str, BatcherStats]:
+        """The in-process micro-batchers' counters by kind ("classify", "embed"); empty before they load."""
+        if self.local is None:
+            return {}
+        names = {ModelKind.CLASSIFIER: "classify", ModelKind.ENCODER: "embed"}
+        return {names[kind]: stats for kind, stats in self.local.stats.items()}
 
     async def start(self) -> None:
         """Open the Triton pool; load artifacts and the fallback when the artifacts exist."""
@@ -83,7 +102,7 @@ class InferenceRuntime:
             )
             await local.start()
         self.local = local
-        self._router = InferenceRouter(self.triton, local, self.breaker, self.settings.requests.timeout_s)
+        self._router = InferenceRouter(self.triton, local, self.breaker, self.settings.requests.timeout_s, self.metrics)
         self._catalog = catalog
 
     async def ready(self) -> tuple[ModelCatalog, InferenceRouter]:

@@ -23,6 +23,7 @@ from gateway.budget import BudgetPolicy, UsageReport
 from gateway.cache import ResponseCache, cache_key, from_cache, is_cacheable
 from gateway.catalogue import AliasRoute, Catalogue, Deployment, RoutePlan
 from gateway.config import GatewaySettings
+from gateway.metrics import GatewayMetrics
 from gateway.models import (
     CacheMode,
     ChatChunk,
@@ -61,6 +62,7 @@ class GatewayCore:
         providers: Adapters to close on shutdown.
         cache: Response cache (None = caching off).
         ledger: Usage accounting.
+        metrics: Where cache lookups, single-flight joins and first tokens are counted (None: not counted).
     """
 
     def __init__(
@@ -71,6 +73,7 @@ class GatewayCore:
         providers: Mapping[str, ChatProvider],
         cache: ResponseCache | None,
         ledger: UsageLedger,
+        metrics: GatewayMetrics | None = None,
     ) -> None:
         self._settings = settings
         self._cache_settings = settings.cache
@@ -83,6 +86,7 @@ class GatewayCore:
         self.flights: SingleFlight[ChatResult] | None = SingleFlight() if settings.cache.single_flight else None
         self._validator = RequestValidator(settings.requests)
         self._redactor = Redactor(settings.pii)
+        self._metrics = metrics
         self._closed = False
 
     async def start(self) -> None:
@@ -153,6 +157,8 @@ class GatewayCore:
                 result, follower = await self._shared(key, lambda: self._fetch(req, plan, tenant, key, rid))
                 if not follower:
                     return result
+                if self._metrics is not None:
+                    self._metrics.single_flight_join()
                 self.ledger.record(tenant, result.alias, result.deployment, Usage(), cache_hit=True)
                 shared = from_cache(result, rid)
                 shared.attempts = result.attempts
@@ -163,6 +169,8 @@ class GatewayCore:
         """The cached answer under `key`, counted as a cache hit; None on a miss."""
         assert self.cache is not None  # a cache key is only made when there is a cache
         hit = await self.cache.get(key)
+        if self._metrics is not None:
+            self._metrics.cache_lookup(hit is not None)
         if hit is None:
             return None
         self.ledger.record(tenant, hit.alias, hit.deployment, Usage(), cache_hit=True)
@@ -233,6 +241,7 @@ class GatewayCore:
         Raises:
             The errors of `complete`.
         """
+        arrived = time.perf_counter()
         plan = self._prepare(req, tenant)
         rid = _request_id()
         key = self._cache_key(req, tenant)
@@ -265,6 +274,8 @@ class GatewayCore:
                     if not started:
                         _stamp(chunk, routed)
                         started = True
+                        if self._metrics is not None:
+                            self._metrics.first_token(dep.alias, time.perf_counter() - arrived)
                     yield chunk
         except UpstreamError as exc:
             verdict = False

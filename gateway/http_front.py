@@ -24,18 +24,22 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 import orjson
 from aiohttp import web
 from aiohttp.web_request import BaseRequest
+from opentelemetry.trace import SpanKind
 
 from agentplane import request_context
 from agentplane.admission import Admission, Admitted, error_of
 from agentplane.errors import (
     AgentplaneError,
+    Code,
     DeadlineExceededError,
     FieldViolation,
     InternalError,
     InvalidArgumentError,
     NotFoundError,
 )
+from agentplane.metrics import RpcMetrics
 from agentplane.request_context import RequestContext
+from agentplane.tracing import Tracing, current_trace_id
 from gateway.config import HttpFrontSettings
 from gateway.core import GatewayCore
 from gateway.http_wire import (
@@ -70,12 +74,23 @@ class HttpFront:
         settings: Host, port, body and deadline limits.
         core: The gateway core.
         admission: The gRPC server's caller admission (keys and tenant limits).
+        metrics: RED metrics per route and refusals (the gRPC server's; None: not recorded).
+        tracing: A server span per request, continuing the caller's W3C trace context.
     """
 
-    def __init__(self, settings: HttpFrontSettings, core: GatewayCore, admission: Admission) -> None:
+    def __init__(
+        self,
+        settings: HttpFrontSettings,
+        core: GatewayCore,
+        admission: Admission,
+        metrics: RpcMetrics | None = None,
+        tracing: Tracing | None = None,
+    ) -> None:
         self._settings = settings
         self._core = core
         self._admission = admission
+        self._metrics = metrics
+        self._tracing = tracing or Tracing.off()
         self._runner: web.ServerRunner | None = None
         self.port = 0
         self._models_body = self._models_document()
@@ -130,6 +145,9 @@ class HttpFront:
         handler = self._routes.get((request.method, request.path))
         if handler is None:
             known = ", ".join(f"{m} {p}" for m, p in self._routes)
+            if self._metrics is not None:  # one series for every unknown path (paths are unbounded)
+                calls = self._metrics.http_route("unmatched")
+                calls.finish(calls.start(), "404")
             return _error_response(NotFoundError(f"no route {request.method} {request.path}; routes: {known}"))
         return await handler(request)
 
@@ -147,35 +165,60 @@ class HttpFront:
                     "x-request-timeout must be a number of seconds",
                     violations=[FieldViolation("x-request-timeout", "not a number")],
                 ) from None
-        return self._admission.admit(headers, method=method, timeout_s=timeout_s)
+        trace_id = current_trace_id() if self._tracing.enabled else None
+        return self._admission.admit(headers, method=method, timeout_s=timeout_s, trace_id=trace_id)
 
     def _guarded(self, handler: _Handler, method: str) -> Callable[[BaseRequest], Awaitable[web.StreamResponse]]:
-        async def guarded(request: BaseRequest) -> web.StreamResponse:
-            try:
-                admitted = self._admit(request, method)
-            except AgentplaneError as exc:
-                return _error_response(exc)
-            ctx = admitted.context
-            try:
-                with request_context.use(ctx):
-                    return await handler(request, ctx)
-            except AgentplaneError as exc:
-                return _error_response(exc)
-            except web.HTTPRequestEntityTooLarge:
-                return _error_response(
-                    InvalidArgumentError(
-                        f"the body is larger than the limit of {self._settings.max_body_bytes} bytes "
-                        "(http.max_body_bytes)",
-                        reason="REQUEST_TOO_LARGE",
-                        violations=[FieldViolation("body", f"larger than {self._settings.max_body_bytes} bytes")],
-                    )
-                )
-            except Exception as exc:
-                return _error_response(error_of(exc, ctx))
-            finally:
-                admitted.release()
+        calls = self._metrics.http_route(method) if self._metrics is not None else None
+        if calls is None and not self._tracing.enabled:
+            return lambda request: self._answer(request, handler, method)
 
-        return guarded
+        async def observed(request: BaseRequest) -> web.StreamResponse:
+            started = calls.start() if calls is not None else 0.0
+            status = 500
+            try:
+                parent = self._tracing.extract(request.headers)
+                with self._tracing.span(method, parent=parent, kind=SpanKind.SERVER) as span:
+                    response = await self._answer(request, handler, method)
+                    status = response.status
+                    if span is not None:
+                        span.set_attribute("http.response.status_code", status)
+                return response
+            finally:
+                if calls is not None:
+                    calls.finish(started, str(status))
+
+        return observed
+
+    def _refused(self, err: AgentplaneError) -> web.Response:
+        if self._metrics is not None:
+            self._metrics.refused("http", err)
+        return _error_response(err)
+
+    async def _answer(self, request: BaseRequest, handler: _Handler, method: str) -> web.StreamResponse:
+        """Admit, run the handler, map errors to their HTTP answer (refusals counted)."""
+        try:
+            admitted = self._admit(request, method)
+        except AgentplaneError as exc:
+            return self._refused(exc)
+        ctx = admitted.context
+        try:
+            with request_context.use(ctx):
+                return await handler(request, ctx)
+        except AgentplaneError as exc:
+            return self._refused(exc) if exc.code is Code.RESOURCE_EXHAUSTED else _error_response(exc)
+        except web.HTTPRequestEntityTooLarge:
+            return _error_response(
+                InvalidArgumentError(
+                    f"the body is larger than the limit of {self._settings.max_body_bytes} bytes (http.max_body_bytes)",
+                    reason="REQUEST_TOO_LARGE",
+                    violations=[FieldViolation("body", f"larger than {self._settings.max_body_bytes} bytes")],
+                )
+            )
+        except Exception as exc:
+            return _error_response(error_of(exc, ctx))
+        finally:
+            admitted.release()
 
     @staticmethod
     async def _json(request: BaseRequest) -> object:

@@ -40,6 +40,7 @@ from agentplane.errors import (
 from agentplane.resilience import BreakerRegistry, CircuitBreaker, retry_call
 from agentplane.settings import RetrySettings
 from gateway.catalogue import Deployment, RoutePlan
+from gateway.metrics import GatewayMetrics
 from gateway.models import Attempt, ChatRequest, Completion, Embeddings, StreamDelta, StreamEnd
 from gateway.pii import Redaction
 from gateway.selection import HopCandidates, attempt_record
@@ -117,6 +118,7 @@ class Router:
         breakers: One breaker per deployment name.
         retry: Retry settings.
         rng: Randomness for weighted choice and jitter (injectable).
+        metrics: Where attempts, retries and fallbacks are counted (None: not counted).
     """
 
     def __init__(
@@ -125,12 +127,14 @@ class Router:
         breakers: BreakerRegistry,
         retry: RetrySettings,
         rng: random.Random | None = None,
+        metrics: GatewayMetrics | None = None,
     ) -> None:
         self._providers = dict(providers)
         self.breakers = breakers
         self._policy = retry.policy()
         self._budget = retry.budget()
         self._rng = rng or random.Random()
+        self._metrics = metrics
 
     def provider(self, dep: Deployment) -> ChatProvider:
         """The adapter of a deployment."""
@@ -225,6 +229,8 @@ class Router:
         self._budget.record_request()
         for hop in plan.hops:
             run.attempts.extend(hop.skipped)
+            if hop.fallback_from and self._metrics is not None:
+                self._metrics.fallback(plan.route.alias)
             candidates = HopCandidates(
                 hop,
                 self.breakers,
@@ -237,6 +243,8 @@ class Router:
             def on_retry(number: int, exc: BaseException, delay: float, hop: HopCandidates = candidates) -> None:
                 hop.waited_s = delay
                 hop.reason = f"retry {number} after {delay:.3f}s backoff"
+                if self._metrics is not None:
+                    self._metrics.retry(plan.route.alias)
 
             async def one_round(_number: int, hop: HopCandidates = candidates) -> tuple[T, Deployment]:
                 return await self._round(run, hop, call, stream=stream)
@@ -283,6 +291,8 @@ class Router:
                 value = await call(dep, timeout_s)
             except UpstreamError as exc:
                 latency_ms = (time.perf_counter() - started) * 1000.0
+                if self._metrics is not None:
+                    self._metrics.upstream_call(dep.name, exc.kind.value, latency_ms / 1000.0)
                 error = f"{exc.kind.value}: {exc.message}"
                 record = attempt_record(
                     dep, "error", cand.reason, latency_ms=latency_ms, error=error, http_status=exc.http_status
@@ -304,6 +314,8 @@ class Router:
             if not stream:  # a stream's verdict comes at its end (stream_ended)
                 breaker.record_success()
             latency_ms = (time.perf_counter() - started) * 1000.0
+            if self._metrics is not None:
+                self._metrics.upstream_call(dep.name, "ok", latency_ms / 1000.0)
             record = attempt_record(dep, "ok", cand.reason, latency_ms=latency_ms)
             record.backoff_s = waited
             run.attempts.append(record)

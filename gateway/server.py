@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 
 from agentplane.resilience import BreakerRegistry
 from agentplane.rpc import CleanupContext, ResourceKey, ServiceBinding, ServiceHost, lifecycle, serve_main
+from agentplane.tracing import Tracing
 from agentplane.v1 import gateway_pb2_grpc
 from gateway.adapters.anthropic_provider import AnthropicProvider
 from gateway.adapters.openai_provider import OpenAIProvider
@@ -28,6 +29,7 @@ from gateway.catalogue import Catalogue
 from gateway.config import GatewaySettings
 from gateway.core import GatewayCore
 from gateway.http_front import HttpFront
+from gateway.metrics import GatewayMetrics
 from gateway.routing import Router
 from gateway.service import LLMGatewayServicer
 from gateway.upstream import ChatProvider
@@ -58,7 +60,12 @@ def _usage_store(settings: GatewaySettings) -> UsageStore | None:
 
 
 def build_core(
-    settings: GatewaySettings, env: Mapping[str, str] | None = None, *, clock: Callable[[], float] | None = None
+    settings: GatewaySettings,
+    env: Mapping[str, str] | None = None,
+    *,
+    clock: Callable[[], float] | None = None,
+    metrics: GatewayMetrics | None = None,
+    tracing: Tracing | None = None,
 ) -> GatewayCore:
     """The gateway core, not yet started.
 
@@ -66,18 +73,26 @@ def build_core(
         settings: Gateway settings.
         env: Where `api_key_env` variables are read; default: the process environment.
         clock: Monotonic clock of the circuit breakers (tests step it); default time.monotonic.
+        metrics: The gateway's metrics (None: not recorded).
+        tracing: Spans of upstream HTTP requests (default: off).
     """
     catalogue = Catalogue.from_settings(settings, os.environ if env is None else env)
-    openai = OpenAIProvider(settings.providers)
+    trace_configs = (tracing or Tracing.off()).http_trace_configs()
+    openai = OpenAIProvider(settings.providers, trace_configs)
     providers: dict[str, ChatProvider] = {
         "openai": openai,
         "azure_openai": openai,
-        "anthropic": AnthropicProvider(settings.providers),
+        "anthropic": AnthropicProvider(settings.providers, trace_configs),
     }
     breakers = BreakerRegistry(settings.breaker.breaker_settings(), clock or time.monotonic)
-    router = Router(providers, breakers, settings.retry)
-    ledger = UsageLedger(_usage_store(settings), settings.usage.flush_interval_s)
-    return GatewayCore(settings, catalogue, router, providers, _cache(settings), ledger)
+    router = Router(providers, breakers, settings.retry, metrics=metrics)
+    ledger = UsageLedger(
+        _usage_store(settings), settings.usage.flush_interval_s, on_record=metrics.usage if metrics else None
+    )
+    core = GatewayCore(settings, catalogue, router, providers, _cache(settings), ledger, metrics)
+    if metrics is not None:
+        metrics.watch(breakers, core.budgets, settings.budgets.tenants)
+    return core
 
 
 def build_server(settings: GatewaySettings, core: GatewayCore | None = None) -> ServiceHost:
@@ -88,14 +103,15 @@ def build_server(settings: GatewaySettings, core: GatewayCore | None = None) -> 
         core: The core both fronts serve; default: `build_core(settings)`.
     """
     host = ServiceHost(settings, "gateway")
-    core = host[CORE] = core or build_core(settings)
+    metrics = GatewayMetrics(host.metrics) if host.metrics is not None else None
+    core = host[CORE] = core or build_core(settings, metrics=metrics, tracing=host.tracing)
     host.add("core", lifecycle(core))
     servicer = LLMGatewayServicer(core, settings.requests.default_deadline_s)
     grpc = host.serve(
         [ServiceBinding(SERVICE_NAME, lambda s: gateway_pb2_grpc.add_LLMGatewayServicer_to_server(servicer, s))]
     )
     if settings.http.enabled:
-        http = host[HTTP_FRONT] = HttpFront(settings.http, core, grpc.admission)
+        http = host[HTTP_FRONT] = HttpFront(settings.http, core, grpc.admission, host.rpc, host.tracing)
         host.add("http", lifecycle(http))
     return host
 

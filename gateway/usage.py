@@ -121,10 +121,18 @@ class UsageLedger:
         store: Durable or shared store; None keeps usage in memory only.
         flush_interval_s: How often deltas are written (and shared totals read).
         periods: Day/month naming (injectable clock).
+        on_record: Also told of every recorded usage (metrics), as (tenant, alias, usage).
     """
 
-    def __init__(self, store: UsageStore | None, flush_interval_s: float, periods: Periods | None = None) -> None:
+    def __init__(
+        self,
+        store: UsageStore | None,
+        flush_interval_s: float,
+        periods: Periods | None = None,
+        on_record: Callable[[str, str, Usage], None] | None = None,
+    ) -> None:
         self._store = store
+        self._on_record = on_record
         self._interval = flush_interval_s
         self.periods = periods or Periods()
         self._totals: dict[UsageKey, Counters] = {}
@@ -153,6 +161,8 @@ class UsageLedger:
 
     def record(self, tenant: str, alias: str, deployment: str, usage: Usage, *, cache_hit: bool = False) -> None:
         """Count one served request (a cache hit costs nothing but is counted)."""
+        if self._on_record is not None:
+            self._on_record(tenant, alias, usage)
         day, month = self.periods.current()
         keys = [(tenant, day, "", ""), (tenant, month, "", "")]
         if deployment:

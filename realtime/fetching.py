@@ -27,6 +27,7 @@ from agentplane.resilience import retry_call
 from realtime.cache import CachedResponse, ResponseCache, freshness_ttl_s
 from realtime.clock import Clock
 from realtime.config import FetchSettings
+from realtime.metrics import RealtimeMetrics
 from realtime.politeness import HostGates
 from realtime.robots import RobotsPolicy
 from realtime.ssrf import AddressPolicy
@@ -98,6 +99,7 @@ class Fetcher:
         gates: Per-host politeness.
         cache: Shared response cache.
         clock: Time source.
+        metrics: Where fetch outcomes and bytes are counted (None: not counted).
     """
 
     def __init__(
@@ -109,8 +111,10 @@ class Fetcher:
         gates: HostGates,
         cache: ResponseCache,
         clock: Clock,
+        metrics: RealtimeMetrics | None = None,
     ) -> None:
         self._settings = settings
+        self._metrics = metrics
         self._transport = transport
         self._policy = policy
         self._robots = robots
@@ -158,6 +162,21 @@ class Fetcher:
             InvalidArgumentError, PermissionDeniedError, FailedPreconditionError,
             ResourceExhaustedError, DeadlineExceededError, UnavailableError.
         """
+        if self._metrics is None:
+            return await self._fetch_within_deadline(url, ttl_s, bypass_cache, timeout_s)
+        try:
+            outcome = await self._fetch_within_deadline(url, ttl_s, bypass_cache, timeout_s)
+        except AgentplaneError as exc:
+            self._metrics.failed(exc)
+            raise
+        self._metrics.fetched(
+            from_cache=outcome.from_cache, revalidated=outcome.revalidated, wire_bytes=outcome.wire_bytes
+        )
+        return outcome
+
+    async def _fetch_within_deadline(
+        self, url: str, ttl_s: float, bypass_cache: bool, timeout_s: float | None
+    ) -> FetchOutcome:
         target = self.validate(url)
         deadline = self.deadline_s(timeout_s)
         if deadline <= 0:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -42,11 +42,15 @@ class HostGates:
     Args:
         settings: The [realtime.politeness] block.
         clock: Time source for gaps and waits.
+        on_wait: Told how long each request waited for its slot (metrics).
     """
 
-    def __init__(self, settings: PolitenessSettings, clock: Clock) -> None:
+    def __init__(
+        self, settings: PolitenessSettings, clock: Clock, on_wait: Callable[[float], None] | None = None
+    ) -> None:
         self._settings = settings
         self._clock = clock
+        self._on_wait = on_wait
         self._hosts: OrderedDict[str, HostState] = OrderedDict()
 
     def _policy(self, host: str) -> HostPolicySettings:
@@ -85,6 +89,7 @@ class HostGates:
         """
         state = self.state(host)
         state.in_flight += 1
+        arrived = self._clock.monotonic()
         try:
             async with state.semaphore:
                 while True:
@@ -103,6 +108,8 @@ class HostGates:
                         )
                     await self._clock.sleep(start_at - now)
                 state.next_start = now + state.delay_s
+                if self._on_wait is not None:
+                    self._on_wait(now - arrived)
                 yield
         finally:
             state.in_flight -= 1

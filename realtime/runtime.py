@@ -10,9 +10,11 @@ store, then the HTTP session.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from aiohttp import TraceConfig
 from aiohttp.abc import AbstractResolver
 
 from realtime.adapters.http import AiohttpTransport
@@ -23,6 +25,7 @@ from realtime.clock import Clock, SystemClock
 from realtime.config import RealtimeSettings
 from realtime.fetching import Fetcher
 from realtime.injection import InjectionScanner
+from realtime.metrics import RealtimeMetrics
 from realtime.nesting import NestingLimit
 from realtime.politeness import HostGates
 from realtime.retrieval import Retriever
@@ -51,26 +54,39 @@ class RealtimeRuntime:
     Args:
         settings: The service's settings.
         hooks: Test seams (clock, resolver under the SSRF guard, connect observer, RNG).
+        metrics: The service's metrics (None: not counted).
+        trace_configs: aiohttp trace configs of the fetch session (tracing).
 
     Raises:
         ValueError: An SSRF allow rule cannot be parsed.
     """
 
-    def __init__(self, settings: RealtimeSettings, hooks: RuntimeHooks | None = None) -> None:
+    def __init__(
+        self,
+        settings: RealtimeSettings,
+        hooks: RuntimeHooks | None = None,
+        metrics: RealtimeMetrics | None = None,
+        trace_configs: Sequence[TraceConfig] = (),
+    ) -> None:
         hooks = hooks or RuntimeHooks()
         self.settings = settings
+        self.metrics = metrics
         self.clock: Clock = hooks.clock or SystemClock()
         self.policy = AddressPolicy(
             enabled=settings.ssrf.enabled, allow=settings.ssrf.allow, blocked_hostnames=settings.ssrf.blocked_hostnames
         )
         self.transport = AiohttpTransport(
-            settings.fetch, self.policy, base_resolver=hooks.base_resolver, connect_observer=hooks.connect_observer
+            settings.fetch,
+            self.policy,
+            base_resolver=hooks.base_resolver,
+            connect_observer=hooks.connect_observer,
+            trace_configs=trace_configs,
         )
-        self.gates = HostGates(settings.politeness, self.clock)
+        self.gates = HostGates(settings.politeness, self.clock, metrics.politeness_wait if metrics else None)
         self.cache = ResponseCache(settings.cache)
         self.robots = RobotsPolicy(settings.robots, settings.fetch.robots_token, self.clock)
         self.fetcher = Fetcher(
-            settings.fetch, self.transport, self.policy, self.robots, self.gates, self.cache, self.clock
+            settings.fetch, self.transport, self.policy, self.robots, self.gates, self.cache, self.clock, metrics
         )
         self.scanner = InjectionScanner(settings.content.injection_threshold, settings.content.max_findings)
         self.retriever = Retriever(
@@ -90,6 +106,14 @@ class RealtimeRuntime:
         self.scheduler = RefreshScheduler(self.store, self.watch.refresh, settings.watch, self.clock)
         self.watch.on_change = self.scheduler.wake
         self._started = False
+
+    async def refresh_metrics(self) -> None:
+        """Refresh the watched-source gauges from the store (before each scrape)."""
+        if self.metrics is None or not self._started:
+            return
+        watch = self.settings.watch
+        grace_s = watch.refresh_timeout_s + watch.max_idle_wait_s
+        await self.metrics.refresh_sources(lambda now: self.store.watch_stats(now, grace_s), self.clock.now())
 
     async def start(self) -> None:
         """Open the HTTP session and the store, then start the scheduler (when enabled)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from agentplane.rpc import ResourceKey, ServiceBinding, ServiceHost, lifecycle, serve_main
 from agentplane.v1 import realtime_pb2_grpc
 from realtime.config import RealtimeSettings
+from realtime.metrics import RealtimeMetrics
 from realtime.runtime import RealtimeRuntime, RuntimeHooks
 from realtime.service import RealtimeDataServicer
 
@@ -27,8 +28,10 @@ def build_server(settings: RealtimeSettings, *, hooks: RuntimeHooks | None = Non
         hooks: Test seams (clock, base resolver under the SSRF guard, connect observer).
     """
     host = ServiceHost(settings, "realtime")
-    runtime = host[RUNTIME] = RealtimeRuntime(settings, hooks)
+    metrics = RealtimeMetrics(host.metrics) if host.metrics is not None else None
+    runtime = host[RUNTIME] = RealtimeRuntime(settings, hooks, metrics, host.tracing.http_trace_configs())
     host.add("runtime", lifecycle(runtime))
+    host.on_scrape(runtime.refresh_metrics)
     servicer = RealtimeDataServicer(runtime)
     host.serve(
         [ServiceBinding(SERVICE_NAME, lambda s: realtime_pb2_grpc.add_RealtimeDataServicer_to_server(servicer, s))]

@@ -100,6 +100,10 @@ class SourceStore(Protocol):
         """The earliest next refresh time of all sources."""
         ...
 
+    async def watch_stats(self, now: float, grace_s: float) -> tuple[int, int, float]:
+        """(sources, sources overdue by more than `grace_s`, seconds since the oldest last refresh) at `now`."""
+        ...
+
     async def add_snapshot(self, snapshot: Snapshot, keep: int) -> None:
         """Store a snapshot, keeping the `keep` latest of its source."""
         ...

@@ -9,8 +9,10 @@ how long it took, how many attempts it needed and how it ended.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
+
+import grpc
 
 from agentplane.errors import AgentplaneError, Code
 from agentplane.resilience import CircuitBreaker, retry_call
@@ -18,6 +20,7 @@ from agentplane.rpc import ServiceChannel
 from agentplane.settings import ClientSettings
 from controller.capabilities import CallInfo
 from controller.config import DownstreamSettings
+from controller.metrics import ControllerMetrics
 
 __all__ = ["Downstream"]
 
@@ -35,13 +38,23 @@ class Downstream:
         addresses: host:port of its replicas.
         client: Client settings (key, default timeout).
         settings: Breaker and retry settings.
+        metrics: Where calls are counted by outcome (None: not counted).
+        interceptors: More client interceptors for the channel (tracing).
     """
 
     def __init__(
-        self, name: str, addresses: tuple[str, ...], client: ClientSettings, settings: DownstreamSettings
+        self,
+        name: str,
+        addresses: tuple[str, ...],
+        client: ClientSettings,
+        settings: DownstreamSettings,
+        *,
+        metrics: ControllerMetrics | None = None,
+        interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
     ) -> None:
         self.name = name
-        self.channel = ServiceChannel(addresses, client)
+        self._metrics = metrics
+        self.channel = ServiceChannel(addresses, client, interceptors=interceptors)
         self.breaker = CircuitBreaker(name, settings.breaker.breaker_settings())
         self._policy = settings.retry.policy()
         self._budget = settings.retry.budget()
@@ -79,8 +92,13 @@ class Downstream:
                 self.name, method, _ms(started), attempts, "error", {"code": exc.code.name, "error": exc.message}
             )
             exc.call_info = info  # type: ignore[attr-defined]
+            if self._metrics is not None:
+                self._metrics.downstream_call(self.name, method, exc.code.name, info.latency_ms / 1000)
             raise
-        return result, CallInfo(self.name, method, _ms(started), attempts)
+        info = CallInfo(self.name, method, _ms(started), attempts)
+        if self._metrics is not None:
+            self._metrics.downstream_call(self.name, method, "OK", info.latency_ms / 1000)
+        return result, info
 
     async def aclose(self) -> None:
         """Close the channel."""

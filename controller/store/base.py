@@ -107,6 +107,10 @@ class Store(Protocol):
         """PENDING reviews of any tenant whose expires_at <= now."""
         ...
 
+    async def pending_reviews(self) -> tuple[int, datetime | None]:
+        """PENDING reviews of every tenant: how many, and when the oldest was opened (metrics)."""
+        ...
+
     async def append_audit(self, drafts: Sequence[AuditDraft]) -> list[AuditEvent]:
         """Seal and append audit events (one transaction); returns them as stored."""
         ...

@@ -261,6 +261,7 @@ class Statements:
     REVIEWS_EXPIRED = (
         REVIEW_SELECT + " WHERE state = 'PENDING' AND expires_at <= $1 ORDER BY expires_at, review_id LIMIT $2"
     )
+    REVIEWS_PENDING_STATS = "SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM reviews WHERE state = 'PENDING'"
 
     AUDIT_INSERT = _insert("audit_events", AUDIT_COLUMNS)
     AUDIT_SELECT = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit_events"

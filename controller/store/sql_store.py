@@ -133,6 +133,11 @@ class SqlStore(abc.ABC):
         rows = await self._read(Query(Statements.REVIEWS_EXPIRED, (self._codec.ts(now), _limit(limit)), "rows"))
         return [self._codec.review(r) for r in rows]
 
+    async def pending_reviews(self) -> tuple[int, datetime | None]:
+        """See `Store.pending_reviews`."""
+        row = await self._read(Query(Statements.REVIEWS_PENDING_STATS, (), "row"))
+        return int(row["pending"]), self._codec.from_opt_ts(row["oldest"])
+
     async def append_audit(self, drafts: Sequence[AuditDraft]) -> list[AuditEvent]:
         """See `Store.append_audit`."""
         if not drafts:

@@ -11,7 +11,7 @@ answers from Anthropic deployments carry no logprobs. A stream must end with
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 import aiohttp
@@ -171,11 +171,12 @@ class AnthropicProvider:
 
     Args:
         settings: Pool sizes and limits of its session.
+        trace_configs: aiohttp trace configs of its session (tracing: a span per upstream request).
     """
 
-    def __init__(self, settings: ProviderPoolSettings) -> None:
+    def __init__(self, settings: ProviderPoolSettings, trace_configs: Sequence[aiohttp.TraceConfig] = ()) -> None:
         self._settings = settings
-        self._pool = PooledSession(settings)
+        self._pool = PooledSession(settings, trace_configs)
 
     async def aclose(self) -> None:
         """Close the pooled session."""

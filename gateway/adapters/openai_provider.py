@@ -11,7 +11,7 @@ it reports it (`stream_options.include_usage`), else it is estimated.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 import aiohttp
@@ -92,11 +92,12 @@ class OpenAIProvider:
 
     Args:
         settings: Pool sizes and limits of its session.
+        trace_configs: aiohttp trace configs of its session (tracing: a span per upstream request).
     """
 
-    def __init__(self, settings: ProviderPoolSettings) -> None:
+    def __init__(self, settings: ProviderPoolSettings, trace_configs: Sequence[aiohttp.TraceConfig] = ()) -> None:
         self._settings = settings
-        self._pool = PooledSession(settings)
+        self._pool = PooledSession(settings, trace_configs)
         self._headers: dict[str, dict[str, str]] = {}
         self._urls: dict[tuple[str, str], URL] = {}
 

@@ -13,7 +13,7 @@ import contextlib
 import email.utils
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import aiohttp
@@ -36,7 +36,9 @@ __all__ = [
 MAX_SSE_LINE_BYTES = 4 * 1024 * 1024
 
 
-def new_session(settings: ProviderPoolSettings) -> aiohttp.ClientSession:
+def new_session(
+    settings: ProviderPoolSettings, trace_configs: Sequence[aiohttp.TraceConfig] = ()
+) -> aiohttp.ClientSession:
     """One pooled session (keep-alive connections, bounded pool) for one provider kind."""
     connector = aiohttp.TCPConnector(
         limit=settings.max_connections,
@@ -50,6 +52,7 @@ def new_session(settings: ProviderPoolSettings) -> aiohttp.ClientSession:
         skip_auto_headers=("User-Agent",),
         raise_for_status=False,
         cookie_jar=aiohttp.DummyCookieJar(),  # providers set no cookies we want to keep
+        trace_configs=list(trace_configs) or None,
     )
 
 
@@ -58,17 +61,19 @@ class PooledSession:
 
     Args:
         settings: Pool sizes and limits of the session.
+        trace_configs: aiohttp trace configs of the session (tracing).
     """
 
-    def __init__(self, settings: ProviderPoolSettings) -> None:
+    def __init__(self, settings: ProviderPoolSettings, trace_configs: Sequence[aiohttp.TraceConfig] = ()) -> None:
         self._settings = settings
+        self._trace_configs = tuple(trace_configs)
         self._session: aiohttp.ClientSession | None = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
         """The pooled session."""
         if self._session is None:
-            self._session = new_session(self._settings)
+            self._session = new_session(self._settings, self._trace_configs)
         return self._session
 
     async def aclose(self) -> None:

@@ -10,7 +10,7 @@ translated into agentplane errors in one place, `_map_errors`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import aiohttp
@@ -110,6 +110,7 @@ class AiohttpTransport:
         policy: The SSRF address policy.
         base_resolver: Resolver used under the guard (tests inject fakes).
         connect_observer: Told every (address, port) right before a socket connects.
+        trace_configs: aiohttp trace configs of the session (tracing: a span per request).
     """
 
     def __init__(
@@ -119,8 +120,10 @@ class AiohttpTransport:
         *,
         base_resolver: AbstractResolver | None = None,
         connect_observer: ConnectObserver | None = None,
+        trace_configs: Sequence[aiohttp.TraceConfig] = (),
     ) -> None:
         self._settings = settings
+        self._trace_configs = list(trace_configs)
         self._policy = policy
         self._base_resolver = base_resolver
         self._observer = connect_observer
@@ -147,6 +150,7 @@ class AiohttpTransport:
             cookie_jar=aiohttp.DummyCookieJar(),
             trust_env=False,
             raise_for_status=False,
+            trace_configs=self._trace_configs or None,
         )
 
     async def aclose(self) -> None:

@@ -214,6 +214,12 @@ class SqliteSourceStore:
         rows = await self._run(self._query, "SELECT MIN(next_refresh_at) FROM sources", ())
         return None if rows[0][0] is None else float(rows[0][0])
 
+    async def watch_stats(self, now: float, grace_s: float) -> tuple[int, int, float]:
+        """(sources, sources overdue by more than `grace_s`, seconds since the oldest last refresh)."""
+        sql = "SELECT COUNT(*), SUM(next_refresh_at < ?), MIN(COALESCE(last_refreshed_at, created_at)) FROM sources"
+        count, overdue, oldest = (await self._run(self._query, sql, (now - grace_s,)))[0]
+        return int(count), int(overdue or 0), 0.0 if oldest is None else max(0.0, now - float(oldest))
+
     def _add_snapshot(self, snapshot: Snapshot, keep: int) -> None:
         params = (
             snapshot.tenant,

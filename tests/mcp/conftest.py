@@ -29,18 +29,11 @@ from agentplane.mcp import HttpMcpServer, McpSettings, ServiceLink, http_app, lo
 from agentplane.rpc import ServiceHost
 from controller.config import ControllerSettings
 from controller.server import build_controller
-from domain_inference.config import DomainInferenceSettings
-from domain_inference.server import build_server as build_domain_inference
-from gateway.config import GatewaySettings
-from gateway.server import build_server as build_gateway
-from realtime.config import RealtimeSettings
-from realtime.runtime import RuntimeHooks
-from realtime.server import build_server as build_realtime
 from tests.realtime.site import TestSite
 from tests.support.fake_llm import FakeLLM
 from tests.support.keys import raw_key
 from tests.support.models import models_dir
-from tests.support.ports import free_ports
+from tests.support.services import start_downstreams
 from tests.support.settings import test_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -102,58 +95,17 @@ def _controller_settings(data_dir: Path, addresses: dict[str, str]) -> Controlle
     )
 
 
-def _loopback_only(address: str, port: int) -> None:
-    """Safety net under the SSRF guard: no test connection ever leaves 127.0.0.1."""
-    if address != "127.0.0.1":
-        raise OSError(f"test safety net: refusing to connect to {address}:{port}")
-
-
 ControllerSettingsFactory = Callable[[Path, dict[str, str]], ControllerSettings]
 
 
 async def _start_services(
     stack: AsyncExitStack, p: Platform, artifacts: Path, controller_settings: ControllerSettingsFactory
 ) -> None:
-    d = p.data_dir
-    realtime = build_realtime(
-        test_settings(
-            RealtimeSettings,
-            "realtime",
-            d / "realtime",
-            ssrf={"allow": [f"127.0.0.1:{p.site.port}"]},
-            politeness={"default": {"max_concurrent": 8, "min_delay_s": 0.0}},
-            watch={"jitter": 0.0},
-        ),
-        hooks=RuntimeHooks(connect_observer=_loopback_only),
+    hosts = await start_downstreams(
+        stack, p.data_dir, site_port=p.site.port, llm_url=p.llm.base_url, artifacts=artifacts
     )
-    dep = {"provider": "openai", "base_url": p.llm.base_url, "residency": "on_prem", "timeout_s": 10.0}
-    gateway = build_gateway(
-        test_settings(
-            GatewaySettings,
-            "gateway",
-            d / "gateway",
-            models={
-                "general": {"deployments": [{"name": "fake-general", "model": "fake-chat", **dep}]},
-                "embed": {"deployments": [{"name": "fake-embed", "model": "fake-embed", **dep}], "embeddings": True},
-            },
-            http={"enabled": False},
-            usage={"backend": "memory"},
-        )
-    )
-    domain = build_domain_inference(
-        test_settings(
-            DomainInferenceSettings,
-            "domain_inference",
-            d / "domain_inference",
-            models_dir=str(artifacts),
-            triton_client={"address": f"127.0.0.1:{free_ports(1)[0]}"},  # nothing listens: in-process fallback
-        )
-    )
-    servers: dict[str, ServiceHost] = {"realtime": realtime, "gateway": gateway, "domain_inference": domain}
-    for name, server in servers.items():
-        p.addresses[name] = f"127.0.0.1:{await server.start()}"
-        stack.push_async_callback(server.stop, 1.0)
-    controller: ServiceHost = build_controller(controller_settings(d, p.addresses))
+    p.addresses.update({name: f"127.0.0.1:{host.port}" for name, host in hosts.items()})
+    controller: ServiceHost = build_controller(controller_settings(p.data_dir, p.addresses))
     p.addresses["controller"] = f"127.0.0.1:{await controller.start()}"
     stack.push_async_callback(controller.stop)
 
