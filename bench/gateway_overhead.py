@@ -3,9 +3,11 @@
 Starts, on 127.0.0.1 and inside a fresh network namespace (`unshare -n`, loopback only,
 so nothing can leave the machine; `--no-netns` to skip): the fake provider
 (tests/support/fake_llm.py), the gateway (`python -m gateway.server`, HTTP front and
-gRPC), a bare 40-line aiohttp pass-through and the LiteLLM proxy (from a separate
-venv, `.venv-litellm`). The gateway and every peer are pinned to `--gateway-cpu`; the
-upstream, the load generator (wrk) and this script to `--load-cpu`.
+gRPC, metrics on, its /metrics endpoint served), a bare 40-line aiohttp pass-through,
+the LiteLLM proxy (from a separate venv, `.venv-litellm`) and, as the `metrics_off`
+peer, a second gateway with `[metrics] enabled = false` (the cost of metrics, measured
+side by side in the same run). The gateways and every peer are pinned to
+`--gateway-cpu`; the upstream, the load generator (wrk) and this script to `--load-cpu`.
 
 Measures:
 - latency at concurrency 1 (one keep-alive connection per target, requests
@@ -95,8 +97,8 @@ class Bench:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.targets: list[Target] = []
         self.notes: list[str] = []
-        self.grpc_address = ""
-        self.gateway_pid = 0
+        self.grpc_targets: dict[str, tuple[str, int]] = {}
+        """gRPC targets measured: name -> (address, server pid)."""
 
     # --- processes -------------------------------------------------------------------
 
@@ -136,46 +138,56 @@ class Bench:
                     raise RuntimeError(f"{url} not ready after {timeout_s:.0f}s (logs in {self.tmp})")
                 await asyncio.sleep(0.2)  # polling readiness under a bounded deadline
 
+    async def start_gateway(self, name: str, upstream: str, *, metrics: bool) -> tuple[int, int]:
+        """A gateway process (metrics on or off); returns (pid, HTTP port) and records its gRPC target."""
+        gw_http, gw_grpc, gw_metrics = free_port(), free_port(), free_port()
+        config = self.tmp / f"{name}.toml"
+        config.write_text(
+            f'data_dir = "{self.tmp / name}"\n[auth]\nkeys_file = "{self.tmp / "keys.toml"}"\n'
+            "[limits.default]\nrate_per_s = 10000000\nburst = 10000000\nmax_concurrent = 100000\n"
+            '[log]\nlevel = "warning"\n'
+            f"[metrics]\nenabled = {'true' if metrics else 'false'}\nport = {gw_metrics}\n"
+            f"[gateway.server]\nport = {gw_grpc}\n[gateway.http]\nport = {gw_http}\n"
+            f'[gateway.usage]\nbackend = "{self.args.usage_backend}"\n'
+            "[gateway.models.bench]\n[[gateway.models.bench.deployments]]\n"
+            f'name = "fake"\nmodel = "fake-model"\nbase_url = "{upstream}"\nresidency = "on_prem"\n'
+        )
+        gw = self.spawn(
+            [PY, "-m", "gateway.server"], self.args.gateway_cpu, {"AGENTPLANE_CONFIG": str(config)}, f"{name}.log"
+        )
+        await self.wait_http(f"http://127.0.0.1:{gw_http}/healthz", 60)
+        if metrics:  # the endpoint is served, as in production
+            await self.wait_http(f"http://127.0.0.1:{gw_metrics}/metrics", 10)
+        self.grpc_targets[name.replace("http", "grpc")] = (f"127.0.0.1:{gw_grpc}", gw.pid)
+        return gw.pid, gw_http
+
     async def start(self) -> None:
         args = self.args
-        up_port, gw_http, gw_grpc, bare_port, ll_port = (free_port() for _ in range(5))
+        up_port, bare_port, ll_port = (free_port() for _ in range(3))
         self.spawn([PY, "-m", "tests.support.fake_llm", "--port", str(up_port)], args.load_cpu, log="fake.log")
         await self.wait_http(f"http://127.0.0.1:{up_port}/v1/models", 30)
         upstream = f"http://127.0.0.1:{up_port}/v1"
         (self.tmp / "keys.toml").write_text(
             f'[[keys]]\nname = "bench"\ntenant = "bench"\nsha256 = "{hashlib.sha256(KEY.encode()).hexdigest()}"\n'
         )
-        (self.tmp / "gateway.toml").write_text(
-            f'data_dir = "{self.tmp / "data"}"\n[auth]\nkeys_file = "{self.tmp / "keys.toml"}"\n'
-            "[limits.default]\nrate_per_s = 10000000\nburst = 10000000\nmax_concurrent = 100000\n"
-            '[log]\nlevel = "warning"\n'
-            f"[gateway.server]\nport = {gw_grpc}\n[gateway.http]\nport = {gw_http}\n"
-            f'[gateway.usage]\nbackend = "{args.usage_backend}"\n'
-            "[gateway.models.bench]\n[[gateway.models.bench.deployments]]\n"
-            f'name = "fake"\nmodel = "fake-model"\nbase_url = "{upstream}"\nresidency = "on_prem"\n'
-        )
-        gw = self.spawn(
-            [PY, "-m", "gateway.server"],
-            args.gateway_cpu,
-            {"AGENTPLANE_CONFIG": str(self.tmp / "gateway.toml")},
-            "gateway.log",
-        )
-        await self.wait_http(f"http://127.0.0.1:{gw_http}/healthz", 60)
-        self.gateway_pid = gw.pid
-        self.grpc_address = f"127.0.0.1:{gw_grpc}"
+        gw_pid, gw_http = await self.start_gateway("gateway_http", upstream, metrics=True)
         auth = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
         plain = {"Content-Type": "application/json"}
         self.targets = [
             Target("direct", f"{upstream}/chat/completions", body("fake-model"), plain, None),
-            Target("gateway_http", f"http://127.0.0.1:{gw_http}/v1/chat/completions", body("bench"), auth, gw.pid),
+            Target("gateway_http", f"http://127.0.0.1:{gw_http}/v1/chat/completions", body("bench"), auth, gw_pid),
             Target(
                 "gateway_http_cache_hit",
                 f"http://127.0.0.1:{gw_http}/v1/chat/completions",
                 body("bench", greedy=True),
                 auth,
-                gw.pid,
+                gw_pid,
             ),
         ]
+        if "metrics_off" in args.peers:
+            off_pid, off_http = await self.start_gateway("gateway_http_metrics_off", upstream, metrics=False)
+            url = f"http://127.0.0.1:{off_http}/v1/chat/completions"
+            self.targets.append(Target("gateway_http_metrics_off", url, body("bench"), auth, off_pid))
         if "bare" in args.peers:
             script = self.tmp / "bare_proxy.py"
             script.write_text(BARE_PROXY)
@@ -249,10 +261,10 @@ class Bench:
         from agentplane.v1 import gateway_pb2, gateway_pb2_grpc
 
         samples: dict[str, list[float]] = {t.name: [] for t in self.targets}
-        samples["gateway_grpc"] = []
+        samples.update({name: [] for name in self.grpc_targets})
         sessions = {t.name: aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) for t in self.targets}
-        channel = grpc.aio.insecure_channel(self.grpc_address)
-        stub = gateway_pb2_grpc.LLMGatewayStub(channel)
+        channels = {name: grpc.aio.insecure_channel(addr) for name, (addr, _) in self.grpc_targets.items()}
+        stubs = {name: gateway_pb2_grpc.LLMGatewayStub(ch) for name, ch in channels.items()}
         req = gateway_pb2.CompleteRequest(
             model="bench", messages=[gateway_pb2.ChatMessage(role=gateway_pb2.ROLE_USER, content=PROMPT)], max_tokens=16
         )
@@ -265,7 +277,7 @@ class Bench:
                 assert resp.status == 200, f"{t.name}: HTTP {resp.status}"
             return (time.perf_counter() - start) * 1000
 
-        async def grpc_once() -> float:
+        async def grpc_once(stub: gateway_pb2_grpc.LLMGatewayStub) -> float:
             start = time.perf_counter()
             await stub.Complete(req, metadata=md, timeout=10)
             return (time.perf_counter() - start) * 1000
@@ -277,13 +289,15 @@ class Bench:
                     for _ in range(20):  # warm the connection after the other targets' turn
                         await http_once(t)
                     samples[t.name] += [await http_once(t) for _ in range(per_block)]
-                for _ in range(20):
-                    await grpc_once()
-                samples["gateway_grpc"] += [await grpc_once() for _ in range(per_block)]
+                for name, stub in stubs.items():
+                    for _ in range(20):
+                        await grpc_once(stub)
+                    samples[name] += [await grpc_once(stub) for _ in range(per_block)]
         finally:
             for s in sessions.values():
                 await s.close()
-            await channel.close()
+            for ch in channels.values():
+                await ch.close()
         out: dict[str, Any] = {}
         base50, base99 = pct(samples["direct"], 50), pct(samples["direct"], 99)
         for name, values in samples.items():
@@ -343,13 +357,14 @@ class Bench:
             res["server_cpu_util"] = round(cpu / self.args.duration_s, 3)
         return res
 
-    async def grpc_load(self, concurrency: int) -> dict[str, Any]:
+    async def grpc_load(self, name: str, concurrency: int) -> dict[str, Any]:
         """gRPC requests/s from this process (pinned to the load CPU): may be bounded by the Python client."""
         import grpc
 
         from agentplane.v1 import gateway_pb2, gateway_pb2_grpc
 
-        channel = grpc.aio.insecure_channel(self.grpc_address)
+        address, pid = self.grpc_targets[name]
+        channel = grpc.aio.insecure_channel(address)
         stub = gateway_pb2_grpc.LLMGatewayStub(channel)
         req = gateway_pb2.CompleteRequest(
             model="bench", messages=[gateway_pb2.ChatMessage(role=gateway_pb2.ROLE_USER, content=PROMPT)], max_tokens=16
@@ -368,12 +383,12 @@ class Bench:
                 except grpc.aio.AioRpcError:
                     errors += 1
 
-        cpu0 = self.cpu_s(self.gateway_pid)
+        cpu0 = self.cpu_s(pid)
         client0 = time.process_time()
         start = time.monotonic()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.monotonic() - start
-        cpu = self.cpu_s(self.gateway_pid) - cpu0
+        cpu = self.cpu_s(pid) - cpu0
         client_util = (time.process_time() - client0) / elapsed
         await channel.close()
         return {
@@ -414,7 +429,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             throughput: dict[str, Any] = {}
             for t in bench.targets:
                 throughput[t.name] = {f"c{c}": await bench.wrk(t, c) for c in args.concurrency}
-            throughput["gateway_grpc"] = {f"c{c}": await bench.grpc_load(c) for c in args.concurrency}
+            for name in bench.grpc_targets:
+                throughput[name] = {f"c{c}": await bench.grpc_load(name, c) for c in args.concurrency}
         finally:
             bench.stop_all()
     return summarise(args, latency, throughput, bench.notes, load_before)
@@ -440,6 +456,16 @@ def summarise(
         ll = throughput["litellm_proxy"][top_c]
         checks["rps_vs_litellm"] = round(http["rps"] / ll["rps"], 2) if ll["rps"] else None
         checks["cpu_per_req_vs_litellm"] = round(ll["server_cpu_ms_per_req"] / http["server_cpu_ms_per_req"], 2)
+    if "gateway_http_metrics_off" in throughput:
+        off = throughput["gateway_http_metrics_off"][top_c]
+        added_p50 = latency["gateway_http"]["p50_ms"] - latency["gateway_http_metrics_off"]["p50_ms"]
+        checks["metrics_added_p50_ms"] = round(added_p50, 3)
+        checks["metrics_added_p50_ms_le_0.05"] = added_p50 <= 0.05
+        checks["metrics_rps_cost_pct"] = round(100 * (1 - http["rps"] / off["rps"]), 1) if off["rps"] else None
+        checks["metrics_cpu_per_req_cost_pct"] = round(
+            100 * (http["server_cpu_ms_per_req"] / off["server_cpu_ms_per_req"] - 1), 1
+        )
+        checks["metrics_cost_le_5pct"] = checks["metrics_cpu_per_req_cost_pct"] <= 5.0
     if "bare_aiohttp_passthrough" in throughput:
         bare = throughput["bare_aiohttp_passthrough"][top_c]
         checks["cpu_per_req_vs_bare_passthrough"] = round(
@@ -481,7 +507,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[32, 128])
     parser.add_argument("--gateway-cpu", type=int, default=0)
     parser.add_argument("--load-cpu", type=int, default=1)
-    parser.add_argument("--peers", default="bare,litellm", help="comma list: bare, litellm (empty for none)")
+    parser.add_argument(
+        "--peers", default="bare,litellm,metrics_off", help="comma list: bare, litellm, metrics_off (empty for none)"
+    )
     parser.add_argument("--litellm-venv", default=".venv-litellm")
     parser.add_argument("--usage-backend", default="sqlite", choices=["memory", "sqlite"])
     parser.add_argument(
