@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from prometheus_client.metrics_core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from agentplane.metrics import MetricsRegistry
+from agentplane.metrics import Children, MetricsRegistry
 from domain_inference.batching import BatcherStats
 
 __all__ = ["InferenceMetrics"]
@@ -66,11 +66,17 @@ class InferenceMetrics:
 
     def __init__(self, registry: MetricsRegistry) -> None:
         self._registry = registry
-        self._calls = registry.counter(
-            "inference_calls", "Inference calls by model, kind and the path that answered.", ["model", "kind", "path"]
+        self._calls = Children(
+            registry.counter(
+                "inference_calls",
+                "Inference calls by model, kind and the path that answered.",
+                ["model", "kind", "path"],
+            )
         )
-        self._texts = registry.histogram(
-            "inference_texts_per_call", "Texts per inference call, by kind.", ["kind"], buckets=_TEXT_BUCKETS
+        self._texts = Children(
+            registry.histogram(
+                "inference_texts_per_call", "Texts per inference call, by kind.", ["kind"], buckets=_TEXT_BUCKETS
+            )
         )
 
     def watch_batchers(self, stats: Callable[[], Mapping[str, BatcherStats]]) -> None:
@@ -79,5 +85,5 @@ class InferenceMetrics:
 
     def call(self, model: str, kind: str, path: str, texts: int) -> None:
         """One answered inference call."""
-        self._calls.labels(model, kind, path).inc()
-        self._texts.labels(kind).observe(texts)
+        self._calls(model, kind, path).inc()
+        self._texts(kind).observe(texts)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from agentplane.metrics import MetricsRegistry, watch_breakers
+from agentplane.metrics import Children, MetricsRegistry, watch_breakers
 from agentplane.resilience import BreakerRegistry
 from gateway.budget import BudgetPolicy
 from gateway.models import Usage
@@ -44,35 +44,49 @@ class GatewayMetrics:
     def __init__(self, registry: MetricsRegistry) -> None:
         self._registry = registry
         self._tenant = registry.tenant
-        self._calls = registry.counter(
-            "gateway_upstream_calls",
-            "Upstream attempts by deployment and outcome (ok, or the failure kind).",
-            ["deployment", "outcome"],
+        self._calls = Children(
+            registry.counter(
+                "gateway_upstream_calls",
+                "Upstream attempts by deployment and outcome (ok, or the failure kind).",
+                ["deployment", "outcome"],
+            )
         )
-        self._call_seconds = registry.histogram(
-            "gateway_upstream_call_seconds", "Upstream attempt latency by deployment.", ["deployment"]
+        self._call_seconds = Children(
+            registry.histogram(
+                "gateway_upstream_call_seconds", "Upstream attempt latency by deployment.", ["deployment"]
+            )
         )
-        self._tokens = registry.counter(
-            "gateway_tokens", "Tokens by tenant, model (alias) and direction.", ["tenant", "model", "direction"]
+        self._tokens = Children(
+            registry.counter(
+                "gateway_tokens", "Tokens by tenant, model (alias) and direction.", ["tenant", "model", "direction"]
+            )
         )
-        self._cost = registry.counter("gateway_cost_usd", "Spend in USD by tenant and model.", ["tenant", "model"])
+        self._cost = Children(
+            registry.counter("gateway_cost_usd", "Spend in USD by tenant and model.", ["tenant", "model"])
+        )
         self._cache = registry.counter("gateway_cache_lookups", "Response cache lookups by result.", ["result"])
         self._hit = self._cache.labels("hit")
         self._miss = self._cache.labels("miss")
         self._joins = registry.counter(
             "gateway_single_flight_joins", "Requests answered by joining an identical request in flight."
         )
-        self._retries = registry.counter(
-            "gateway_retries", "Retry rounds (after every deployment of an alias failed), by model.", ["model"]
+        self._retries = Children(
+            registry.counter(
+                "gateway_retries", "Retry rounds (after every deployment of an alias failed), by model.", ["model"]
+            )
         )
-        self._fallbacks = registry.counter(
-            "gateway_fallbacks", "Requests that moved on to a fallback alias, by the model asked for.", ["model"]
+        self._fallbacks = Children(
+            registry.counter(
+                "gateway_fallbacks", "Requests that moved on to a fallback alias, by the model asked for.", ["model"]
+            )
         )
-        self._ttft = registry.histogram(
-            "gateway_time_to_first_token_seconds",
-            "Time from a streamed request's arrival to its first token, by model.",
-            ["model"],
-            buckets=_TTFT_BUCKETS_S,
+        self._ttft = Children(
+            registry.histogram(
+                "gateway_time_to_first_token_seconds",
+                "Time from a streamed request's arrival to its first token, by model.",
+                ["model"],
+                buckets=_TTFT_BUCKETS_S,
+            )
         )
 
     def watch(self, breakers: BreakerRegistry, budgets: BudgetPolicy, budget_tenants: Iterable[str]) -> None:
@@ -113,18 +127,18 @@ class GatewayMetrics:
 
     def upstream_call(self, deployment: str, outcome: str, seconds: float) -> None:
         """One upstream attempt ended ("ok" or a failure kind)."""
-        self._calls.labels(deployment, outcome).inc()
-        self._call_seconds.labels(deployment).observe(seconds)
+        self._calls(deployment, outcome).inc()
+        self._call_seconds(deployment).observe(seconds)
 
     def usage(self, tenant: str, model: str, usage: Usage) -> None:
         """A request's tokens and cost (cache hits record zero usage)."""
         if not (usage.input_tokens or usage.output_tokens or usage.cost_usd):
             return
         label = self._tenant(tenant)
-        self._tokens.labels(label, model, "input").inc(usage.input_tokens)
-        self._tokens.labels(label, model, "output").inc(usage.output_tokens)
+        self._tokens(label, model, "input").inc(usage.input_tokens)
+        self._tokens(label, model, "output").inc(usage.output_tokens)
         if usage.cost_usd:
-            self._cost.labels(label, model).inc(usage.cost_usd)
+            self._cost(label, model).inc(usage.cost_usd)
 
     def cache_lookup(self, hit: bool) -> None:
         """One response cache lookup."""
@@ -136,12 +150,12 @@ class GatewayMetrics:
 
     def retry(self, model: str) -> None:
         """A retry round of an alias."""
-        self._retries.labels(model).inc()
+        self._retries(model).inc()
 
     def fallback(self, model: str) -> None:
         """A request moved on to a fallback alias."""
-        self._fallbacks.labels(model).inc()
+        self._fallbacks(model).inc()
 
     def first_token(self, model: str, seconds: float) -> None:
         """A stream's first token, `seconds` after the request arrived."""
-        self._ttft.labels(model).observe(seconds)
+        self._ttft(model).observe(seconds)

@@ -70,6 +70,8 @@ async def run_up(args: argparse.Namespace) -> int:
         if verbose:
             _print(f"logs in {settings.data_dir / 'logs'}; API keys in {credentials}")
             _print(f"try: agentplane submit 'What is the capital of France?'  (as {next(iter(creds.keys))})")
+            metrics = ", ".join(at[0] for at in endpoints.metrics.model_dump().values())
+            _print(f"live view: agentplane top  (metrics at {metrics})")
         await waiter
     else:
         waiter.cancel()

@@ -4,7 +4,7 @@ from agentplane.metrics.breakers import watch_breakers
 from agentplane.metrics.endpoint import METRICS_ROLE, MetricsEndpoint, Refresher
 from agentplane.metrics.labels import FORBIDDEN_LABELS, OTHER_TENANT, TenantLabels, check_label_names
 from agentplane.metrics.reexport import ReexportedMetrics
-from agentplane.metrics.registry import LATENCY_BUCKETS_S, NAMESPACE, GaugeRows, MetricsRegistry
+from agentplane.metrics.registry import LATENCY_BUCKETS_S, NAMESPACE, Children, GaugeRows, MetricsRegistry
 from agentplane.metrics.rpc import CallMetrics, RpcMetrics, is_tenant_limit
 from agentplane.metrics.scrape import Sample, Snapshot, Window, scrape
 
@@ -15,6 +15,7 @@ __all__ = [
     "NAMESPACE",
     "OTHER_TENANT",
     "CallMetrics",
+    "Children",
     "GaugeRows",
     "MetricsEndpoint",
     "MetricsRegistry",

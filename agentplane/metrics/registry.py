@@ -10,6 +10,7 @@ metrics. Every metric is named `agentplane_<name>`; label names are checked agai
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, choose_encoder, generate_latest
@@ -19,12 +20,36 @@ from prometheus_client.registry import Collector
 from agentplane.metrics.labels import TenantLabels, check_label_names
 from agentplane.settings import MetricsSettings
 
-__all__ = ["LATENCY_BUCKETS_S", "NAMESPACE", "GaugeRows", "MetricsRegistry"]
+__all__ = ["LATENCY_BUCKETS_S", "NAMESPACE", "Children", "GaugeRows", "MetricsRegistry"]
 
 NAMESPACE = "agentplane"
 
 LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 """Call latency buckets: sub-millisecond gateway hops up to minute-long tasks."""
+
+
+M = TypeVar("M", Counter, Gauge, Histogram)
+
+
+class Children(Generic[M]):
+    """A labelled metric's children by label values, looked up once (`labels()` takes a lock each time).
+
+    Args:
+        metric: The labelled metric.
+    """
+
+    __slots__ = ("_children", "_metric")
+
+    def __init__(self, metric: M) -> None:
+        self._metric: M = metric
+        self._children: dict[tuple[str, ...], M] = {}
+
+    def __call__(self, *values: str) -> M:
+        """The child for these label values."""
+        child = self._children.get(values)
+        if child is None:
+            child = self._children[values] = self._metric.labels(*values)
+        return child
 
 
 GaugeRows = Callable[[], Iterable[tuple[Sequence[str], float]]]

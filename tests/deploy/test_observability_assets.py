@@ -1,7 +1,7 @@
 """The Grafana dashboards and Prometheus rules in deploy/: every query names only metrics that exist.
 
 The names come from the services' own registries (each service's host built as in
-production, not started), so a renamed or removed metric fails here before a dashboard
+production), so a renamed or removed metric fails here before a dashboard
 goes blank. Triton's names (re-exported by domain inference) are checked against a real
 Triton in tests/agentplane/test_top.py.
 """
@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 import yaml
 
 from agentplane.rpc import ServiceHost
@@ -92,9 +93,9 @@ def test_the_promql_name_extraction() -> None:
     assert metric_names(expr) == {"agentplane_x_bucket", "up"}
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
-    """Every series name the four services export (their hosts built, not started)."""
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def exported(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """Every series name the four services export (each host built as in production, started, stopped)."""
     d = tmp_path_factory.mktemp("assets")
     hosts: list[ServiceHost] = [
         build_controller(test_settings(ControllerSettings, "controller", d / "controller")),
@@ -105,7 +106,11 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     names: set[str] = set()
     for host in hosts:
         assert host.metrics is not None
-        names |= host.metrics.series_names()
+        await host.start()
+        try:
+            names |= host.metrics.series_names()
+        finally:
+            await host.stop(grace_s=0.0)
     return names
 
 
@@ -120,8 +125,9 @@ def test_there_is_a_dashboard_per_service_and_an_overview() -> None:
     assert len(set(uids)) == len(uids)
 
 
+@pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.parametrize("dashboard", DASHBOARDS, ids=lambda p: p.stem)
-def test_dashboard_queries_use_only_exported_metrics(dashboard: Path, exported: set[str]) -> None:
+async def test_dashboard_queries_use_only_exported_metrics(dashboard: Path, exported: set[str]) -> None:
     queries = _dashboard_queries(dashboard)
     assert queries, f"{dashboard.name} has no queries"
     used = set().union(*(metric_names(q) for q in queries))
@@ -129,7 +135,8 @@ def test_dashboard_queries_use_only_exported_metrics(dashboard: Path, exported: 
     assert not unknown, f"{dashboard.name} queries metrics no service exports: {sorted(unknown)}"
 
 
-def test_alert_rules_use_only_exported_metrics_and_cover_what_pages(exported: set[str]) -> None:
+@pytest.mark.asyncio(loop_scope="module")
+async def test_alert_rules_use_only_exported_metrics_and_cover_what_pages(exported: set[str]) -> None:
     doc = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())
     rules = [rule for group in doc["groups"] for rule in group["rules"]]
     for rule in rules:
