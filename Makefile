@@ -71,7 +71,7 @@ run: setup
 lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/ruff check .
-	$(BIN)/mypy agentplane controller gateway domain_inference realtime loadtest console
+	$(BIN)/mypy agentplane controller gateway domain_inference modelbuild realtime loadtest console
 
 test: setup gen-check lint
 	$(BIN)/pytest $(PYTEST_ARGS)

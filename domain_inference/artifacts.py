@@ -57,7 +57,7 @@ CARD_MD = "model_card.md"
 NEWS_TEST = "news_test.jsonl"
 NEWS_TEST_SHORT = "news_test_short.jsonl"
 OOD_EVAL = "ood_eval.jsonl"
-BUILD_HINT = "run `agentplane models build` (or `python -m domain_inference.modelbuild --out DIR`)"
+BUILD_HINT = "run `agentplane models build` (or `python -m modelbuild --out DIR`)"
 
 
 class ArtifactsError(RuntimeError):

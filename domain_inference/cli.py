@@ -1,9 +1,9 @@
-"""`agentplane models build|list` and `agentplane classify "text"`.
+"""`agentplane models list` and `agentplane classify "text"`.
 
-Layer: CLI (registered through the `agentplane.cli` entry point). `models build` runs the
-model builder (imported only inside the command: it pulls in torch); `models list` reads the
+Layer: CLI (registered through the `agentplane.cli` entry point). `models list` reads the
 built artifacts without any server; `classify` calls the running DomainInference service
-(`--as` a key of the embedded default, or `--api-key`).
+(`--as` a key of the embedded default, or `--api-key`). `models build` belongs to the
+offline build (`modelbuild.cli`), which serving code never imports.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from agentplane.cli.connect import add_connection_args, open_channel
+from agentplane.cli.groups import command_group
 from agentplane.rpc import unary
 from agentplane.settings import load_settings
 from agentplane.v1 import inference_pb2, inference_pb2_grpc
@@ -22,19 +22,14 @@ from domain_inference.artifacts import ArtifactsError, load_artifacts
 from domain_inference.config import DomainInferenceSettings
 from domain_inference.models import ModelCatalog
 
-__all__ = ["register", "run_build", "run_classify", "run_list"]
+__all__ = ["register", "run_classify", "run_list"]
 
 SECTION = "domain_inference"
 
 
 def register(sub: Any) -> None:
-    """Add `models build`, `models list` and `classify`."""
-    models: argparse.ArgumentParser = sub.add_parser("models", help="build or list the reference domain models")
-    actions = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
-    build = actions.add_parser("build", help="build text-encoder and news-topic into <data_dir>/models")
-    build.add_argument("--force", action="store_true", help="rebuild even when the artifacts are up to date")
-    build.add_argument("--out", type=Path, help="artifacts directory (default <data_dir>/models)")
-    build.set_defaults(func=run_build)
+    """Add `models list` and `classify`."""
+    actions = command_group(sub, "models", "build, list or recalibrate the domain models")
     listing = actions.add_parser("list", help="list the built models with their headline figures")
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(func=run_list)
@@ -48,25 +43,6 @@ def register(sub: Any) -> None:
 
 def _settings() -> DomainInferenceSettings:
     return load_settings(DomainInferenceSettings, SECTION)
-
-
-def run_build(args: argparse.Namespace) -> int:
-    """Build the artifacts (a no-op when up to date unless --force); print the summary JSON."""
-    out = args.out or _settings().resolved_models_dir
-    try:
-        from domain_inference.modelbuild import build_models
-    except ImportError as exc:
-        print(
-            f"agentplane: the model builder needs the build extras (pip install -e '.[models]'): {exc}", file=sys.stderr
-        )
-        return 1
-    try:
-        result = build_models(out, force=args.force)
-    except (ImportError, RuntimeError, ValueError, OSError) as exc:
-        print(f"agentplane: model build failed: {exc}", file=sys.stderr)
-        return 1
-    print(json.dumps(result.to_dict(), indent=2))
-    return 0
 
 
 def run_list(args: argparse.Namespace) -> int:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from domain_inference.artifacts import ModelArtifacts, load_artifacts
 from tests.support.models import models_dir
 from tests.support.platform import Platform, start_platform, stop_platform_process
 
@@ -21,6 +23,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="write the review console's screenshots into docs/ (default: a temporary directory)",
     )
+
+
+# --- The reference models ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Up-to-date model artifacts: `<repo>/.agentplane/models` when current, else one build into a temp dir."""
+    return models_dir(tmp_path_factory.mktemp("artifacts"))
+
+
+@pytest.fixture(scope="session")
+def artifacts(artifacts_dir: Path) -> ModelArtifacts:
+    """The loaded artifacts, hashes verified."""
+    return load_artifacts(artifacts_dir, verify_hashes=True)
 
 
 # --- The whole platform, started by `agentplane up` (end-to-end tests) -----------------
@@ -53,10 +70,10 @@ review_ttl_s = 1
 
 
 @pytest.fixture(scope="session")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+def platform(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> Iterator[Platform]:
     """Triton, the four services, a fake LLM and a page site, supervised by `agentplane up`."""
     scratch = tmp_path_factory.mktemp("platform")
-    running = start_platform(scratch / "data", models_dir(scratch), extra_config=E2E_POLICY)
+    running = start_platform(scratch / "data", artifacts_dir, extra_config=E2E_POLICY)
     try:
         yield running
     finally:

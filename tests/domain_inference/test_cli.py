@@ -9,9 +9,9 @@ import pytest
 
 from agentplane.cli.main import build_parser, main
 from agentplane.platform import ensure_credentials
-from domain_inference.cli import run_build
 from domain_inference.config import DomainInferenceSettings
 from domain_inference.server import build_server
+from modelbuild.cli import run_build
 from tests.domain_inference.triton_support import free_ports
 from tests.support.servers import running
 from tests.support.settings import test_settings
@@ -69,3 +69,9 @@ async def test_classify_calls_the_running_service(
     result = json.loads(captured.out)[0]
     assert result["label"] == "sport" and result["path"] == "INFERENCE_PATH_IN_PROCESS"
     assert "degraded: domain_inference.triton" in captured.err
+
+
+def test_models_group_collects_actions_from_every_plug_in() -> None:
+    parser = build_parser()
+    assert parser.parse_args(["models", "list"]).func.__module__ == "domain_inference.cli"
+    assert parser.parse_args(["models", "build", "--no-cache"]).no_cache is True

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from domain_inference.artifacts import ModelArtifacts
-from domain_inference.modelbuild.sources import locate_sources
 from domain_inference.tokenization import TextTokenizer, TokenizerSettings
+from modelbuild.sources import locate_sources
 
 LONG_TEXT = " ".join(f"word{i % 50}" for i in range(600))
 
@@ -70,7 +70,7 @@ def test_ids_match_transformers_fast_tokenizer(tokenizer: TextTokenizer) -> None
 
 def test_serving_modules_do_not_import_torch() -> None:
     code = (
-        "import sys, domain_inference.tokenization, domain_inference.artifacts, domain_inference.modelbuild; "
+        "import sys, domain_inference.tokenization, domain_inference.artifacts, modelbuild; "
         "heavy = [m for m in ('torch', 'transformers', 'onnx') if m in sys.modules]; "
         "sys.exit(1 if heavy else 0)"
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from domain_inference.modelbuild.head import fit_logistic
+from modelbuild.head import fit_logistic
 
 __all__ = [
     "MahalanobisModel",

@@ -16,33 +16,31 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from domain_inference.artifacts import METADATA_FILE, MODEL_FILE, GatePolicy
-from domain_inference.modelbuild import cards
-from domain_inference.modelbuild.config import ModelBuildSettings
-from domain_inference.modelbuild.corpus import LABELS
-from domain_inference.modelbuild.embedding import open_session
-from domain_inference.modelbuild.evaluation import classification_report, ood_report
-from domain_inference.modelbuild.gating import admitted_mask, bucket_index, fit_gate
-from domain_inference.modelbuild.head import fit_temperature, select_l2, softmax
-from domain_inference.modelbuild.head_export import (
+from modelbuild import cards
+from modelbuild.config import ModelBuildSettings
+from modelbuild.corpus import LABELS
+from modelbuild.dataset import PreparedData
+from modelbuild.embedding import open_session
+from modelbuild.evaluation import classification_report, ood_report
+from modelbuild.gating import admitted_mask, bucket_index, fit_gate
+from modelbuild.head import fit_temperature, select_l2, softmax
+from modelbuild.head_export import (
     HEAD_INPUT,
     HEAD_OUTPUTS,
     HeadParameters,
     export_head,
     write_metadata,
 )
-from domain_inference.modelbuild.metrics import selective
-from domain_inference.modelbuild.ood import class_centroids, fit_mahalanobis, fit_ood_detector
-from domain_inference.modelbuild.scoring import HeadScores, score_embeddings
-from domain_inference.modelbuild.sources import BuildSources
-
-if TYPE_CHECKING:
-    from domain_inference.modelbuild.pipeline import PreparedData
+from modelbuild.metrics import selective
+from modelbuild.ood import class_centroids, fit_mahalanobis, fit_ood_detector
+from modelbuild.scoring import HeadScores, score_embeddings
+from modelbuild.sources import BuildSources
 
 __all__ = ["HeadExportError", "TopicInputs", "build_topic"]
 

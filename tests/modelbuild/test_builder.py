@@ -19,16 +19,15 @@ from domain_inference.artifacts import (
     ModelArtifacts,
     load_artifacts,
 )
-from domain_inference.modelbuild import builder
-from domain_inference.modelbuild.builder import build_models
-from domain_inference.modelbuild.config import ModelBuildSettings
-from domain_inference.modelbuild.corpus import LABELS, normalise_text
-from domain_inference.modelbuild.encoder_export import check_parity, parity_texts
-from domain_inference.modelbuild.manifest import input_hashes, input_key
-from domain_inference.modelbuild.metrics import auroc, expected_calibration_error, macro_f1
-from domain_inference.modelbuild.pipeline import prepare_data
-from domain_inference.modelbuild.sources import BuildSources, locate_sources
 from domain_inference.tokenization import TextTokenizer
+from modelbuild import builder
+from modelbuild.builder import build_models, current_input_key
+from modelbuild.config import ModelBuildSettings
+from modelbuild.corpus import LABELS, normalise_text
+from modelbuild.dataset import prepare_data
+from modelbuild.encoder_export import check_parity, parity_texts
+from modelbuild.metrics import auroc, expected_calibration_error, macro_f1
+from modelbuild.sources import BuildSources, locate_sources
 
 ort = pytest.importorskip("onnxruntime")
 SCORES = ("max_softmax", "energy", "centroid_cos", "mahalanobis", "ood_logit")
@@ -63,8 +62,7 @@ def served(artifacts: ModelArtifacts) -> Any:
 
 
 def test_manifest_matches_current_inputs(artifacts: ModelArtifacts) -> None:
-    key = input_key(input_hashes(locate_sources(), ModelBuildSettings().to_dict()))
-    assert artifacts.manifest["input_key"] == key
+    assert artifacts.manifest["input_key"] == current_input_key()
     listed = set(artifacts.manifest["outputs"])
     expected = {
         "text-encoder/model.onnx",
@@ -227,7 +225,9 @@ def test_changed_output_is_detected(tmp_path: Path, artifacts_dir: Path) -> None
 
 
 def _fake_pipeline(fail: bool) -> Any:
-    def run(sources: BuildSources, folder: Path, settings: ModelBuildSettings, inputs: Any) -> dict[str, Any]:
+    def run(
+        sources: BuildSources, folder: Path, settings: ModelBuildSettings, inputs: Any, context: Any
+    ) -> dict[str, Any]:
         folder.mkdir(parents=True)
         (folder / "artifact.txt").write_text(str(settings.seed))
         if fail:

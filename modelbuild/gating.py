@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from domain_inference.artifacts import GateBucket, GatePolicy
-from domain_inference.modelbuild.scoring import HeadScores
+from modelbuild.scoring import HeadScores
 
 __all__ = ["NEVER_CONFIDENT", "admitted_mask", "bucket_index", "fit_gate", "in_domain_mask"]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from domain_inference.modelbuild.corpus import normalise_text
+from modelbuild.corpus import normalise_text
 
 __all__ = ["OffTopicPools", "OffTopicText", "load_reviews", "partition_off_topic"]
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from domain_inference.modelbuild.head_export import HEAD_INPUT, HEAD_OUTPUTS
+from modelbuild.head_export import HEAD_INPUT, HEAD_OUTPUTS
 
 __all__ = ["HeadScores", "score_embeddings"]
 

@@ -12,9 +12,9 @@ import numpy as np
 import numpy.typing as npt
 
 from domain_inference.artifacts import GatePolicy
-from domain_inference.modelbuild.gating import admitted_mask, bucket_index, in_domain_mask
-from domain_inference.modelbuild.head import softmax
-from domain_inference.modelbuild.metrics import (
+from modelbuild.gating import admitted_mask, bucket_index, in_domain_mask
+from modelbuild.head import softmax
+from modelbuild.metrics import (
     accuracy,
     auroc,
     coverage_at_error,
@@ -23,8 +23,8 @@ from domain_inference.modelbuild.metrics import (
     negative_log_likelihood,
     selective,
 )
-from domain_inference.modelbuild.ood import energy_score
-from domain_inference.modelbuild.scoring import HeadScores
+from modelbuild.ood import energy_score
+from modelbuild.scoring import HeadScores
 
 __all__ = ["classification_report", "ood_report", "ood_scores"]
 

@@ -2,11 +2,11 @@
 
 Layer: build tooling. Only this package may import torch and transformers, and only inside
 functions, so importing it stays cheap. Run it as
-`python -m domain_inference.modelbuild --out DIR [--force]`, or call `build_models`.
+`python -m modelbuild --out DIR [--force]`, or call `build_models`.
 """
 
 from __future__ import annotations
 
-from domain_inference.modelbuild.builder import BuildResult, build_models
+from modelbuild.builder import BuildResult, build_models
 
 __all__ = ["BuildResult", "build_models"]

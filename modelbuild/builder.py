@@ -22,12 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from domain_inference.artifacts import MANIFEST
-from domain_inference.modelbuild.config import ModelBuildSettings
-from domain_inference.modelbuild.manifest import input_hashes, input_key, is_up_to_date, write_manifest
-from domain_inference.modelbuild.pipeline import run_pipeline
-from domain_inference.modelbuild.sources import locate_sources
+from modelbuild.cache import BuildCache
+from modelbuild.config import ModelBuildSettings
+from modelbuild.context import BuildContext
+from modelbuild.manifest import input_hashes, input_key, is_up_to_date, write_manifest
+from modelbuild.pipeline import run_pipeline
+from modelbuild.progress import BuildProgress
+from modelbuild.sources import locate_sources
 
-__all__ = ["BuildResult", "ForeignDirectoryError", "build_models"]
+__all__ = ["BuildResult", "ForeignDirectoryError", "build_models", "current_input_key"]
+
+
+CACHE_DIR = ".build-cache"
 
 
 class ForeignDirectoryError(RuntimeError):
@@ -90,13 +96,34 @@ def _swap_in(built: Path, out_dir: Path) -> None:
         os.replace(built, out_dir)
 
 
-def build_models(out_dir: Path, force: bool = False, settings: ModelBuildSettings | None = None) -> BuildResult:
+def current_input_key(settings: ModelBuildSettings | None = None) -> str:
+    """The fingerprint a build with `settings` would record (cheap: hashes files, builds nothing).
+
+    Raises:
+        PackageMissingError: A package holding weights or data is not installed.
+    """
+    return input_key(input_hashes(locate_sources(), (settings or ModelBuildSettings()).to_dict()))
+
+
+def build_models(
+    out_dir: Path,
+    force: bool = False,
+    settings: ModelBuildSettings | None = None,
+    *,
+    cache_dir: Path | None = None,
+    use_cache: bool = True,
+    progress: BuildProgress | None = None,
+) -> BuildResult:
     """Build the text-encoder and news-topic artifacts into `out_dir`, unless up to date.
 
     Args:
         out_dir: Artifacts directory (platform default `<data_dir>/models`); its parent is created.
         force: Rebuild even when the inputs and outputs are unchanged.
         settings: Build settings; defaults to `ModelBuildSettings()`.
+        cache_dir: Cache of the exported encoder and the embeddings, reused while their own
+            inputs are unchanged (default: `.build-cache` beside `out_dir`).
+        use_cache: False recomputes every stage (the result is the same, only slower).
+        progress: Progress reporter (default: stage and count lines on stderr).
 
     Returns:
         What was done, with a summary of the figures.
@@ -126,7 +153,9 @@ def build_models(out_dir: Path, force: bool = False, settings: ModelBuildSetting
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
         staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
         try:
-            summary = run_pipeline(sources, staging / "artifacts", settings, inputs)
+            cache = BuildCache((cache_dir or out_dir.parent / CACHE_DIR) if use_cache else None)
+            context = BuildContext(cache, progress or BuildProgress())
+            summary = run_pipeline(sources, staging / "artifacts", settings, inputs, context)
             write_manifest(
                 staging / "artifacts",
                 inputs,

@@ -5,7 +5,7 @@ Layer: build tooling (onnxruntime, numpy).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from domain_inference.modelbuild.encoder_export import ENCODER_OUTPUT
 from domain_inference.tokenization import TextTokenizer
+from modelbuild.encoder_export import ENCODER_OUTPUT
 
 __all__ = ["Embeddings", "embed_texts", "open_session"]
 
@@ -48,7 +48,13 @@ def open_session(onnx_path: Path, threads: int) -> Any:
     return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
 
 
-def embed_texts(session: Any, tokenizer: TextTokenizer, texts: Sequence[str], batch_size: int = 32) -> Embeddings:
+def embed_texts(
+    session: Any,
+    tokenizer: TextTokenizer,
+    texts: Sequence[str],
+    batch_size: int = 32,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Embeddings:
     """Embed `texts`, sorted by length into batches, returned in input order.
 
     Args:
@@ -56,6 +62,7 @@ def embed_texts(session: Any, tokenizer: TextTokenizer, texts: Sequence[str], ba
         tokenizer: Tokenizer with the serving settings.
         texts: Texts to embed.
         batch_size: Texts per encoder call.
+        on_progress: Called with (texts done, total) after each batch.
 
     Returns:
         One embedding and token count per text.
@@ -70,4 +77,6 @@ def embed_texts(session: Any, tokenizer: TextTokenizer, texts: Sequence[str], ba
         feed = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask}
         vectors[index] = session.run([ENCODER_OUTPUT], feed)[0]
         counts[index] = batch.token_counts
+        if on_progress is not None:
+            on_progress(min(start + batch_size, len(order)), len(order))
     return Embeddings(vectors, counts)

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from domain_inference.modelbuild.head import LinearModel
-from domain_inference.modelbuild.ood import MahalanobisModel, OodDetector
+from modelbuild.head import LinearModel
+from modelbuild.ood import MahalanobisModel, OodDetector
 
 __all__ = ["HEAD_INPUT", "HEAD_OUTPUTS", "HeadParameters", "export_head", "write_metadata"]
 
@@ -113,7 +113,7 @@ def export_head(params: HeadParameters, path: Path, metadata: Mapping[str, str])
     model = helper.make_model(
         graph,
         opset_imports=[helper.make_opsetid("", OPSET)],
-        producer_name="agentplane.domain_inference.modelbuild",
+        producer_name="agentplane.modelbuild",
         ir_version=IR_VERSION,
     )
     _set_metadata(model, metadata)

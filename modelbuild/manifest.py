@@ -22,21 +22,23 @@ from domain_inference.artifacts import (
     ArtifactsError,
     read_manifest,
 )
-from domain_inference.modelbuild.sources import MINILM_HASHED_FILES, BuildSources, sha256_file
+from modelbuild.sources import MINILM_HASHED_FILES, BuildSources, sha256_file
 
 __all__ = ["code_version", "input_hashes", "input_key", "is_up_to_date", "output_entries", "write_manifest"]
 
 LIBRARIES = ("numpy", "onnx", "onnxruntime", "tokenizers", "torch", "transformers")
-_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-_CODE_FILES = ("tokenization.py", "artifacts.py")
+_BUILD_ROOT = Path(__file__).resolve().parent
+_SOURCE_ROOT = _BUILD_ROOT.parent
+# The serving modules whose formats the build writes (tokenizer settings, artifact layout).
+_SERVING_FILES = ("domain_inference/tokenization.py", "domain_inference/artifacts.py")
 
 
 def code_version() -> str:
     """sha256 over the build package's sources and the serving modules it writes for."""
     digest = hashlib.sha256()
-    files = sorted(_PACKAGE_ROOT.joinpath("modelbuild").glob("*.py")) + [_PACKAGE_ROOT / name for name in _CODE_FILES]
+    files = sorted(_BUILD_ROOT.rglob("*.py")) + [_SOURCE_ROOT / name for name in _SERVING_FILES]
     for path in files:
-        digest.update(path.relative_to(_PACKAGE_ROOT).as_posix().encode() + b"\0")
+        digest.update(path.relative_to(_SOURCE_ROOT).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from domain_inference.modelbuild.corpus import Document
+from modelbuild.corpus import Document
 
 __all__ = ["Snippet", "cut_snippets", "split_sentences"]
 

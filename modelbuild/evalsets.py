@@ -12,9 +12,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from domain_inference.modelbuild.corpus import Document
-from domain_inference.modelbuild.offtopic import OffTopicText
-from domain_inference.modelbuild.snippets import Snippet
+from modelbuild.corpus import Document
+from modelbuild.offtopic import OffTopicText
+from modelbuild.snippets import Snippet
 
 __all__ = ["OUT_OF_DOMAIN", "write_articles", "write_jsonl", "write_off_topic", "write_snippets"]
 
