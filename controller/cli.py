@@ -6,8 +6,8 @@ Layer: controller CLI (a gRPC client of the controller, like any other).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from google.protobuf import json_format
@@ -15,6 +15,8 @@ from google.protobuf import json_format
 from agentplane.cli.connect import add_connection_args, open_channel
 from agentplane.rpc import unary
 from agentplane.v1 import common_pb2, controller_pb2, controller_pb2_grpc
+from controller.cli_audit import register_audit
+from controller.cli_input import follow, read_task_text
 
 __all__ = ["register"]
 
@@ -22,7 +24,9 @@ __all__ = ["register"]
 def register(sub: Any) -> None:
     """Add the controller's commands."""
     submit = sub.add_parser("submit", help="submit a task and print the answer, route and confidence")
-    submit.add_argument("text")
+    submit.add_argument("text", nargs="?", default=None, help="the task text; - reads it from stdin")
+    submit.add_argument("--file", type=Path, default=None, help="read the task text from this file (UTF-8)")
+    submit.add_argument("--follow", action="store_true", help="print the task's events as they happen (stderr)")
     submit.add_argument("--type", dest="task_type", default="", help="task type hint: classify, general, realtime, ...")
     submit.add_argument("--session", default="", help="session id (earlier turns are context)")
     submit.add_argument("--key", dest="idempotency_key", default="", help="idempotency key")
@@ -57,16 +61,7 @@ def register(sub: Any) -> None:
         add_connection_args(p, default_key="acme-reviewer")
         p.set_defaults(func=_resolve, decision=name.upper())
 
-    audit = sub.add_parser("audit", help="verify or export your tenant's audit trail")
-    asub = audit.add_subparsers(dest="audit_command", required=True)
-    verify = asub.add_parser("verify", help="recompute the hash chain")
-    add_connection_args(verify)
-    verify.set_defaults(func=_verify)
-    export = asub.add_parser("export", help="write the trail as JSON lines")
-    export.add_argument("--task", default="", help="only this task's events")
-    export.add_argument("--out", default="-", help="file to write (default stdout)")
-    add_connection_args(export)
-    export.set_defaults(func=_export)
+    register_audit(sub)
 
 
 def _stub(args: argparse.Namespace) -> tuple[Any, controller_pb2_grpc.TaskControllerStub]:
@@ -94,17 +89,21 @@ def _print_task(task: controller_pb2.Task, as_json: bool) -> None:
 
 
 async def _submit(args: argparse.Namespace) -> int:
+    text = read_task_text(args.text, args.file, sys.stdin.buffer)
     channel, stub = _stub(args)
     async with channel:
         request = controller_pb2.SubmitTaskRequest(
-            text=args.text,
+            text=text,
             task_type=args.task_type,
             session_id=args.session,
             idempotency_key=args.idempotency_key,
             urls=args.url,
             sensitivity=common_pb2.Sensitivity.Value(f"SENSITIVITY_{args.sensitivity}"),
         )
-        task = await unary(stub.SubmitTask, request, timeout_s=args.timeout)
+        if args.follow:
+            task = await follow(stub, request, args.timeout)
+        else:
+            task = await unary(stub.SubmitTask, request, timeout_s=args.timeout)
     _print_task(task, args.json)
     return 0 if task.state == controller_pb2.TASK_STATE_COMPLETED else 3
 
@@ -162,38 +161,4 @@ async def _resolve(args: argparse.Namespace) -> int:
     state = controller_pb2.ReviewState.Name(response.review.state).removeprefix("REVIEW_STATE_")
     print(f"review {response.review.review_id}: {state}")
     _print_task(response.task, as_json=False)
-    return 0
-
-
-async def _verify(args: argparse.Namespace) -> int:
-    channel, stub = _stub(args)
-    async with channel:
-        verdict = await unary(stub.VerifyAuditTrail, controller_pb2.VerifyAuditTrailRequest(), timeout_s=args.timeout)
-    if verdict.valid:
-        print(f"audit trail valid: {verdict.events_checked} events, head {verdict.head_hash}")
-        return 0
-    print(f"audit trail BROKEN at sequence {verdict.first_bad_sequence}: {verdict.problem}", file=sys.stderr)
-    return 4
-
-
-async def _export(args: argparse.Namespace) -> int:
-    channel, stub = _stub(args)
-    out = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8")  # noqa: SIM115, ASYNC230 - a CLI; closed below
-    after, count = 0, 0
-    try:
-        async with channel:
-            while True:
-                request = controller_pb2.GetAuditTrailRequest(task_id=args.task, after_sequence=after, page_size=1000)
-                page = await unary(stub.GetAuditTrail, request, timeout_s=args.timeout)
-                for event in page.events:
-                    doc = json_format.MessageToDict(event, preserving_proto_field_name=True)
-                    out.write(json.dumps(doc, ensure_ascii=False) + "\n")
-                    count += 1
-                if not page.next_after_sequence:
-                    break
-                after = page.next_after_sequence
-    finally:
-        if out is not sys.stdout:
-            out.close()
-    print(f"exported {count} audit events", file=sys.stderr)
     return 0

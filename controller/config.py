@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from agentplane.settings import (
@@ -16,6 +18,7 @@ from controller.store.settings import StoreSettings
 
 __all__ = [
     "AgentSettings",
+    "AuditSettings",
     "ConfidenceSettings",
     "ControllerSettings",
     "DownstreamSettings",
@@ -162,6 +165,15 @@ class AgentSettings(FrozenModel):
     max_tokens_total: int = Field(4000, gt=0)
 
 
+class AuditSettings(FrozenModel):
+    """Signed audit chain heads (docs/audit.md)."""
+
+    anchor_interval_s: float = Field(300.0, ge=0)
+    """How often every chain head that moved is signed; 0 = only on export and at shutdown."""
+    signing_key_file: Path | None = None
+    """Ed25519 private key, PEM PKCS#8 (e.g. a mounted secret); None = <data_dir>/audit-signing.key, made once, 0600."""
+
+
 def _controller_limits() -> LimitSettings:
     # The controller holds long calls (SubmitTask waits for the outcome): allow many in flight.
     return LimitSettings(default=TenantLimitSettings(rate_per_s=2000, burst=4000, max_concurrent=8000))
@@ -178,11 +190,15 @@ class ControllerSettings(ServiceSettings):
     confidence: ConfidenceSettings = ConfidenceSettings()
     downstream: DownstreamSettings = DownstreamSettings()
     agent: AgentSettings = AgentSettings()
+    audit: AuditSettings = AuditSettings()
     external_tools: dict[str, ExternalToolServerSettings] = {}
     """External MCP servers by name (tools are namespaced "name.tool")."""
     domain_model: str = "news-topic"
     """Domain-inference classifier for DOMAIN tasks."""
-    max_text_chars: int = Field(100_000, gt=0)
+    max_text_chars: int = Field(1_048_576, gt=0)
+    """Longest task text accepted (characters); `agentplane submit --file` sends up to this."""
+    domain_max_chars: int = Field(20_000, gt=0)
+    """Longest text sent to the domain model, which reads only its first 256 tokens anyway."""
     max_urls: int = Field(5, ge=0)
     max_running_tasks: int = Field(256, gt=0)
     """Tasks executing at once; more wait in the queue."""

@@ -5,12 +5,13 @@ Layer: controller service boundary (the only place, with service.py, that knows 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
 from agentplane.v1 import common_pb2, controller_pb2
+from controller.audit_signing import SignedHead
 from controller.intake import Submission
 from controller.models import (
     AuditEvent,
@@ -25,12 +26,14 @@ from controller.models import (
 )
 
 __all__ = [
+    "audit_from_proto",
     "audit_to_proto",
     "confidence_to_proto",
     "event_to_proto",
     "json_format_safe",
     "review_to_proto",
     "sensitivity_name",
+    "signed_head_to_proto",
     "step_to_proto",
     "submission_from_proto",
     "task_to_proto",
@@ -271,4 +274,27 @@ def audit_to_proto(event: AuditEvent) -> controller_pb2.AuditEvent:
         details_json=event.details_json,
         prev_hash=event.prev_hash,
         hash=event.hash,
+    )
+
+
+def audit_from_proto(message: controller_pb2.AuditEvent) -> AuditEvent:
+    """An AuditEvent from its message (what a client needs to recompute the hash)."""
+    return AuditEvent(
+        tenant=message.tenant,
+        sequence=message.sequence,
+        task_id=message.task_id,
+        action=message.action,
+        actor=message.actor,
+        trace_id=message.trace_id,
+        at=message.at.ToDatetime(tzinfo=UTC),
+        details_json=message.details_json,
+        prev_hash=message.prev_hash,
+        hash=message.hash,
+    )
+
+
+def signed_head_to_proto(head: SignedHead) -> controller_pb2.SignedAuditHead:
+    """SignedAuditHead message (the statement passes byte for byte: it is what was signed)."""
+    return controller_pb2.SignedAuditHead(
+        statement_json=head.statement_json, signature=head.signature, sequence=head.sequence
     )

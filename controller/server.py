@@ -1,7 +1,7 @@
 """Builds and runs the controller's gRPC server (`python -m controller.server`).
 
 Layer: composition root. `build_controller` returns the controller's `ServiceHost`.
-Start order: store (recovery needs it), downstream channels, external tool servers,
+Start order: store (recovery needs it), audit head signing, downstream channels, external tool servers,
 runner (resumes unfinished tasks), review sweeper, then the gRPC server. The host
 closes them in reverse: the server drains in-flight calls first, then running tasks
 get a grace period, then tools, channels and the store close.
@@ -15,6 +15,8 @@ from agentplane.rpc import CleanupContext, ResourceKey, ServiceBinding, ServiceH
 from agentplane.v1 import controller_pb2_grpc
 from controller.adapters import DomainClient, Downstream, GatewayClient, RealtimeClient
 from controller.adapters.mcp_tools import ExternalTools
+from controller.anchors import AuditAnchors
+from controller.audit_signing import AuditSigner, load_signing_key
 from controller.config import ControllerSettings
 from controller.events import EventBus
 from controller.intake import Intake
@@ -68,6 +70,9 @@ def build_controller(settings: ControllerSettings) -> ServiceHost:
     metrics = ControllerMetrics(host.metrics) if host.metrics is not None else None
     store = host[STORE] = open_store(settings)
     host.add("store", _store(store))
+    signer = AuditSigner(load_signing_key(settings.audit.signing_key_file, settings.data_dir))
+    anchors = AuditAnchors(store, signer, settings.audit.anchor_interval_s)
+    host.add("audit_anchors", lifecycle(anchors))  # closes after the runner: the last heads get signed
     gateway, domain, realtime = (
         Downstream(
             name,
@@ -114,7 +119,7 @@ def build_controller(settings: ControllerSettings) -> ServiceHost:
         )
         host.on_scrape(lambda: metrics.refresh_reviews(reviews.pending_stats))
     intake = Intake(settings, recorder, runner, bus)
-    servicer = TaskControllerService(intake, runner, recorder, reviews, bus)
+    servicer = TaskControllerService(intake, runner, recorder, reviews, bus, anchors)
     host.serve(
         [ServiceBinding(SERVICE_NAME, lambda s: controller_pb2_grpc.add_TaskControllerServicer_to_server(servicer, s))]
     )

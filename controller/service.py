@@ -17,11 +17,13 @@ from agentplane import request_context
 from agentplane.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError, UnauthenticatedError
 from agentplane.request_context import Principal
 from agentplane.v1 import controller_pb2, controller_pb2_grpc
+from controller.anchors import AuditAnchors
 from controller.audit import verify_chain
 from controller.convert import (
     audit_to_proto,
     event_to_proto,
     review_to_proto,
+    signed_head_to_proto,
     submission_from_proto,
     task_to_proto,
 )
@@ -60,13 +62,20 @@ class TaskControllerService(controller_pb2_grpc.TaskControllerServicer):
     """Implements agentplane.v1.TaskController."""
 
     def __init__(
-        self, intake: Intake, runner: TaskRunner, recorder: TaskRecorder, reviews: ReviewDesk, bus: EventBus
+        self,
+        intake: Intake,
+        runner: TaskRunner,
+        recorder: TaskRecorder,
+        reviews: ReviewDesk,
+        bus: EventBus,
+        anchors: AuditAnchors,
     ) -> None:
         self._intake = intake
         self._runner = runner
         self._recorder = recorder
         self._reviews = reviews
         self._bus = bus
+        self._anchors = anchors
 
     async def _task(self, tenant: str, task_id: str) -> Task:
         if not task_id:
@@ -236,3 +245,20 @@ class TaskControllerService(controller_pb2_grpc.TaskControllerServicer):
     ) -> controller_pb2.Caller:
         principal = _principal()
         return controller_pb2.Caller(name=principal.name, tenant=principal.tenant, roles=sorted(principal.roles))
+
+    async def SignAuditHead(  # noqa: N802
+        self, request: controller_pb2.SignAuditHeadRequest, context: grpc.aio.ServicerContext
+    ) -> controller_pb2.SignedAuditHead:
+        return signed_head_to_proto(await self._anchors.sign_head(_principal().tenant))
+
+    async def ListSignedAuditHeads(  # noqa: N802
+        self, request: controller_pb2.ListSignedAuditHeadsRequest, context: grpc.aio.ServicerContext
+    ) -> controller_pb2.ListSignedAuditHeadsResponse:
+        size = min(request.page_size or 100, 1000)
+        heads = await self._recorder.store.signed_heads(
+            _principal().tenant, after_sequence=request.after_sequence, limit=size + 1
+        )
+        page, more = heads[:size], len(heads) > size
+        return controller_pb2.ListSignedAuditHeadsResponse(
+            heads=[signed_head_to_proto(h) for h in page], next_after_sequence=page[-1].sequence if more else 0
+        )

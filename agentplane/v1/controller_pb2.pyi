@@ -1207,3 +1207,97 @@ class Caller(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Caller: _TypeAlias = Caller  # noqa: Y015
+
+@_typing.final
+class SignedAuditHead(_message.Message):
+    """A tenant's audit chain head, signed (docs/audit.md)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATEMENT_JSON_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    SEQUENCE_FIELD_NUMBER: _builtins.int
+    statement_json: _builtins.str
+    """The signed statement in canonical JSON: format, tenant, sequence, hash,
+    signed_at, key_id. The signature covers exactly its UTF-8 bytes.
+    """
+    signature: _builtins.str
+    """Base64 of the 64-byte Ed25519 signature."""
+    sequence: _builtins.int
+    """The chain sequence the statement covers (also inside the statement)."""
+    def __init__(
+        self,
+        *,
+        statement_json: _builtins.str = ...,
+        signature: _builtins.str = ...,
+        sequence: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["sequence", b"sequence", "signature", b"signature", "statement_json", b"statement_json"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SignedAuditHead: _TypeAlias = SignedAuditHead  # noqa: Y015
+
+@_typing.final
+class SignAuditHeadRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SignAuditHeadRequest: _TypeAlias = SignAuditHeadRequest  # noqa: Y015
+
+@_typing.final
+class ListSignedAuditHeadsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AFTER_SEQUENCE_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    after_sequence: _builtins.int
+    """Heads with sequence > after_sequence."""
+    page_size: _builtins.int
+    def __init__(
+        self,
+        *,
+        after_sequence: _builtins.int = ...,
+        page_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_sequence", b"after_sequence", "page_size", b"page_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSignedAuditHeadsRequest: _TypeAlias = ListSignedAuditHeadsRequest  # noqa: Y015
+
+@_typing.final
+class ListSignedAuditHeadsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEADS_FIELD_NUMBER: _builtins.int
+    NEXT_AFTER_SEQUENCE_FIELD_NUMBER: _builtins.int
+    next_after_sequence: _builtins.int
+    """Pass as after_sequence for the next page; 0 = no more."""
+    @_builtins.property
+    def heads(self) -> _containers.RepeatedCompositeFieldContainer[Global___SignedAuditHead]: ...
+    def __init__(
+        self,
+        *,
+        heads: _abc.Iterable[Global___SignedAuditHead] | None = ...,
+        next_after_sequence: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["heads", b"heads", "next_after_sequence", b"next_after_sequence"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSignedAuditHeadsResponse: _TypeAlias = ListSignedAuditHeadsResponse  # noqa: Y015

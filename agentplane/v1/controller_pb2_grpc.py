@@ -84,6 +84,16 @@ class TaskControllerStub(object):
                 request_serializer=agentplane_dot_v1_dot_controller__pb2.WhoAmIRequest.SerializeToString,
                 response_deserializer=agentplane_dot_v1_dot_controller__pb2.Caller.FromString,
                 _registered_method=True)
+        self.SignAuditHead = channel.unary_unary(
+                '/agentplane.v1.TaskController/SignAuditHead',
+                request_serializer=agentplane_dot_v1_dot_controller__pb2.SignAuditHeadRequest.SerializeToString,
+                response_deserializer=agentplane_dot_v1_dot_controller__pb2.SignedAuditHead.FromString,
+                _registered_method=True)
+        self.ListSignedAuditHeads = channel.unary_unary(
+                '/agentplane.v1.TaskController/ListSignedAuditHeads',
+                request_serializer=agentplane_dot_v1_dot_controller__pb2.ListSignedAuditHeadsRequest.SerializeToString,
+                response_deserializer=agentplane_dot_v1_dot_controller__pb2.ListSignedAuditHeadsResponse.FromString,
+                _registered_method=True)
 
 
 class TaskControllerServicer(object):
@@ -161,6 +171,21 @@ class TaskControllerServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SignAuditHead(self, request, context):
+        """Sign the tenant's current chain head (Ed25519), or return the signature
+        already kept for it. Heads are also signed at intervals.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSignedAuditHeads(self, request, context):
+        """The tenant's signed heads, oldest first (an export carries them all).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TaskControllerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -213,6 +238,16 @@ def add_TaskControllerServicer_to_server(servicer, server):
                     servicer.WhoAmI,
                     request_deserializer=agentplane_dot_v1_dot_controller__pb2.WhoAmIRequest.FromString,
                     response_serializer=agentplane_dot_v1_dot_controller__pb2.Caller.SerializeToString,
+            ),
+            'SignAuditHead': grpc.unary_unary_rpc_method_handler(
+                    servicer.SignAuditHead,
+                    request_deserializer=agentplane_dot_v1_dot_controller__pb2.SignAuditHeadRequest.FromString,
+                    response_serializer=agentplane_dot_v1_dot_controller__pb2.SignedAuditHead.SerializeToString,
+            ),
+            'ListSignedAuditHeads': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSignedAuditHeads,
+                    request_deserializer=agentplane_dot_v1_dot_controller__pb2.ListSignedAuditHeadsRequest.FromString,
+                    response_serializer=agentplane_dot_v1_dot_controller__pb2.ListSignedAuditHeadsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -485,6 +520,60 @@ class TaskController(object):
             '/agentplane.v1.TaskController/WhoAmI',
             agentplane_dot_v1_dot_controller__pb2.WhoAmIRequest.SerializeToString,
             agentplane_dot_v1_dot_controller__pb2.Caller.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SignAuditHead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentplane.v1.TaskController/SignAuditHead',
+            agentplane_dot_v1_dot_controller__pb2.SignAuditHeadRequest.SerializeToString,
+            agentplane_dot_v1_dot_controller__pb2.SignedAuditHead.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSignedAuditHeads(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentplane.v1.TaskController/ListSignedAuditHeads',
+            agentplane_dot_v1_dot_controller__pb2.ListSignedAuditHeadsRequest.SerializeToString,
+            agentplane_dot_v1_dot_controller__pb2.ListSignedAuditHeadsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -54,6 +54,12 @@ class TaskControllerStub:
     """Recompute the tenant's hash chain and report the first break, if any."""
     WhoAmI: _grpc.UnaryUnaryMultiCallable[_controller_pb2.WhoAmIRequest, _controller_pb2.Caller]
     """Who the caller's API key is: its name, tenant and roles (the review console's sign-in)."""
+    SignAuditHead: _grpc.UnaryUnaryMultiCallable[_controller_pb2.SignAuditHeadRequest, _controller_pb2.SignedAuditHead]
+    """Sign the tenant's current chain head (Ed25519), or return the signature
+    already kept for it. Heads are also signed at intervals.
+    """
+    ListSignedAuditHeads: _grpc.UnaryUnaryMultiCallable[_controller_pb2.ListSignedAuditHeadsRequest, _controller_pb2.ListSignedAuditHeadsResponse]
+    """The tenant's signed heads, oldest first (an export carries them all)."""
 
 @_typing.type_check_only
 class TaskControllerAsyncStub(TaskControllerStub):
@@ -81,6 +87,12 @@ class TaskControllerAsyncStub(TaskControllerStub):
     """Recompute the tenant's hash chain and report the first break, if any."""
     WhoAmI: _aio.UnaryUnaryMultiCallable[_controller_pb2.WhoAmIRequest, _controller_pb2.Caller]  # type: ignore[assignment]
     """Who the caller's API key is: its name, tenant and roles (the review console's sign-in)."""
+    SignAuditHead: _aio.UnaryUnaryMultiCallable[_controller_pb2.SignAuditHeadRequest, _controller_pb2.SignedAuditHead]  # type: ignore[assignment]
+    """Sign the tenant's current chain head (Ed25519), or return the signature
+    already kept for it. Heads are also signed at intervals.
+    """
+    ListSignedAuditHeads: _aio.UnaryUnaryMultiCallable[_controller_pb2.ListSignedAuditHeadsRequest, _controller_pb2.ListSignedAuditHeadsResponse]  # type: ignore[assignment]
+    """The tenant's signed heads, oldest first (an export carries them all)."""
 
 class TaskControllerServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -165,5 +177,23 @@ class TaskControllerServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_controller_pb2.Caller, _abc.Awaitable[_controller_pb2.Caller]]:
         """Who the caller's API key is: its name, tenant and roles (the review console's sign-in)."""
+
+    @_abc_1.abstractmethod
+    def SignAuditHead(
+        self,
+        request: _controller_pb2.SignAuditHeadRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_controller_pb2.SignedAuditHead, _abc.Awaitable[_controller_pb2.SignedAuditHead]]:
+        """Sign the tenant's current chain head (Ed25519), or return the signature
+        already kept for it. Heads are also signed at intervals.
+        """
+
+    @_abc_1.abstractmethod
+    def ListSignedAuditHeads(
+        self,
+        request: _controller_pb2.ListSignedAuditHeadsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_controller_pb2.ListSignedAuditHeadsResponse, _abc.Awaitable[_controller_pb2.ListSignedAuditHeadsResponse]]:
+        """The tenant's signed heads, oldest first (an export carries them all)."""
 
 def add_TaskControllerServicer_to_server(servicer: TaskControllerServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -22,7 +22,7 @@ _UNAVAILABLE = frozenset({Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED, Code.INTERNA
 
 async def run_domain(ctx: StepContext, step: PlanStep, domain: DomainCapability, llm: LLMCapability) -> RouteOutcome:
     """Classify the task's text; fall back to a zero-shot LLM label when domain inference is down."""
-    text = strip_instruction(ctx.task.text)
+    text = strip_instruction(ctx.task.text)[: ctx.settings.domain_max_chars]
     async with StepRun(step, ctx.hooks) as run:
         try:
             outs, info = await domain.classify(step.target, [text])

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from controller.audit import AuditDraft
+from controller.audit_signing import SignedHead
 from controller.models import AuditEvent, Review, ReviewState, Task, TaskEvent, TaskState
 
 __all__ = ["Snapshot", "Store", "StoreConflictError"]
@@ -123,6 +124,18 @@ class Store(Protocol):
 
     async def audit_head(self, tenant: str) -> tuple[int, str]:
         """(last sequence, its hash) of the tenant's chain; (0, "") when empty."""
+        ...
+
+    async def unsigned_heads(self, limit: int) -> list[tuple[str, int, str]]:
+        """(tenant, sequence, hash) of every non-empty chain whose current head has no signature yet."""
+        ...
+
+    async def put_signed_head(self, head: SignedHead) -> SignedHead:
+        """Keep a signed head unless one exists at that (tenant, sequence); return the one kept."""
+        ...
+
+    async def signed_heads(self, tenant: str, *, after_sequence: int = 0, limit: int = 1000) -> list[SignedHead]:
+        """The tenant's signed heads in sequence order."""
         ...
 
     async def put_snapshot(self, snapshot: Snapshot) -> None:

@@ -164,6 +164,13 @@ CREATE TABLE IF NOT EXISTS audit_heads (
     sequence BIGINT NOT NULL,
     hash TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS audit_signed_heads (
+    tenant TEXT NOT NULL,
+    sequence BIGINT NOT NULL,
+    statement TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    PRIMARY KEY (tenant, sequence)
+);
 CREATE TABLE IF NOT EXISTS snapshots (
     tenant TEXT NOT NULL,
     url TEXT NOT NULL,
@@ -270,6 +277,19 @@ class Statements:
     HEAD_SELECT = "SELECT sequence, hash FROM audit_heads WHERE tenant = $1"
     HEAD_CREATE = "INSERT INTO audit_heads (tenant, sequence, hash) VALUES ($1, 0, '') ON CONFLICT (tenant) DO NOTHING"
     HEAD_UPDATE = "UPDATE audit_heads SET sequence = $2, hash = $3 WHERE tenant = $1"
+    HEADS_UNSIGNED = (
+        "SELECT tenant, sequence, hash FROM audit_heads h WHERE sequence > 0 AND NOT EXISTS"
+        " (SELECT 1 FROM audit_signed_heads s WHERE s.tenant = h.tenant AND s.sequence = h.sequence)"
+        " ORDER BY tenant LIMIT $1"
+    )
+
+    SIGNED_HEAD_INSERT = (
+        "INSERT INTO audit_signed_heads (tenant, sequence, statement, signature) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (tenant, sequence) DO NOTHING"
+    )
+    SIGNED_HEAD_SELECT = "SELECT tenant, sequence, statement, signature FROM audit_signed_heads"
+    SIGNED_HEAD_GET = SIGNED_HEAD_SELECT + " WHERE tenant = $1 AND sequence = $2"
+    SIGNED_HEADS_AFTER = SIGNED_HEAD_SELECT + " WHERE tenant = $1 AND sequence > $2 ORDER BY sequence LIMIT $3"
 
     SNAPSHOT_UPSERT = (
         "INSERT INTO snapshots (tenant, url, fetched_at, data) VALUES ($1, $2, $3, $4)"

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from controller.audit import AuditDraft
+from controller.audit_signing import SignedHead
 from controller.models import AuditEvent, Review, ReviewState, Task, TaskEvent, TaskState
 from controller.store import writes
 from controller.store.base import Snapshot
@@ -25,6 +26,10 @@ from controller.store.writes import Program, Query
 __all__ = ["SqlStore"]
 
 T = TypeVar("T")
+
+
+def _signed_head(row: Any) -> SignedHead:
+    return SignedHead(str(row["tenant"]), int(row["sequence"]), str(row["statement"]), str(row["signature"]))
 
 
 def _limit(limit: int) -> int:
@@ -158,6 +163,23 @@ class SqlStore(abc.ABC):
         """See `Store.audit_head`."""
         row = await self._read(Query(Statements.HEAD_SELECT, (tenant,), "row"))
         return (0, "") if row is None else (int(row["sequence"]), str(row["hash"]))
+
+    async def unsigned_heads(self, limit: int) -> list[tuple[str, int, str]]:
+        """See `Store.unsigned_heads`."""
+        rows = await self._read(Query(Statements.HEADS_UNSIGNED, (_limit(limit),), "rows"))
+        return [(str(r["tenant"]), int(r["sequence"]), str(r["hash"])) for r in rows]
+
+    async def put_signed_head(self, head: SignedHead) -> SignedHead:
+        """See `Store.put_signed_head`."""
+        args = (head.tenant, head.sequence, head.statement_json, head.signature)
+        await self._write(writes.run_one(Query(Statements.SIGNED_HEAD_INSERT, args)))
+        row = await self._read(Query(Statements.SIGNED_HEAD_GET, (head.tenant, head.sequence), "row"))
+        return head if row is None else _signed_head(row)
+
+    async def signed_heads(self, tenant: str, *, after_sequence: int = 0, limit: int = 1000) -> list[SignedHead]:
+        """See `Store.signed_heads`."""
+        rows = await self._read(Query(Statements.SIGNED_HEADS_AFTER, (tenant, after_sequence, _limit(limit)), "rows"))
+        return [_signed_head(r) for r in rows]
 
     async def put_snapshot(self, snapshot: Snapshot) -> None:
         """See `Store.put_snapshot`."""

@@ -26,7 +26,7 @@ from controller.store.base import Snapshot, StoreConflictError
 from controller.store.codec import Codec, as_utc
 from controller.store.schema import Statements
 
-__all__ = ["Program", "Query", "append_audit", "create_task", "put_snapshot", "save_task"]
+__all__ = ["Program", "Query", "append_audit", "create_task", "put_snapshot", "run_one", "save_task"]
 
 T = TypeVar("T")
 
@@ -203,10 +203,11 @@ def _append_audit(codec: Codec, drafts: list[AuditDraft]) -> Program[list[AuditE
 
 def put_snapshot(codec: Codec, snapshot: Snapshot) -> Program[None]:
     """Upsert the snapshot of (tenant, url)."""
-    return _run_one(Query(Statements.SNAPSHOT_UPSERT, codec.snapshot_args(snapshot)))
+    return run_one(Query(Statements.SNAPSHOT_UPSERT, codec.snapshot_args(snapshot)))
 
 
-def _run_one(query: Query) -> Program[None]:
+def run_one(query: Query) -> Program[None]:
+    """A program of one statement."""
     yield query
 
 
