@@ -22,6 +22,7 @@ from agentplane.settings import FrozenModel, ServiceSettings
 from agentplane.supervisor import HealthProbe, ProcessSpec
 
 __all__ = [
+    "SAMPLE_SITE",
     "Credentials",
     "PlatformSettings",
     "ProcessSettings",
@@ -30,6 +31,10 @@ __all__ = [
     "named_key",
     "process_specs",
 ]
+
+
+SAMPLE_SITE = "samples"
+"""The process name of the sample page site (disable with `[up.processes.samples] enabled = false`)."""
 
 
 class ProcessSettings(FrozenModel):
@@ -94,6 +99,7 @@ def _default_processes() -> dict[str, ProcessSettings]:
             endpoint="console",
             depends_on=("controller",),
         ),
+        SAMPLE_SITE: ProcessSettings(module="agentplane.sample_site", health="http"),
     }
 
 
@@ -103,7 +109,9 @@ class PlatformSettings(ServiceSettings):
     processes: dict[str, ProcessSettings] = Field(default_factory=_default_processes)
     """The process table; fields given in config override the default process of that name."""
     stop_grace_s: float = 15.0
-    """Per process: SIGTERM, then SIGKILL after this."""
+    """Per process: SIGTERM, then SIGKILL (of its process group) after this."""
+    sample_site_port: int = Field(8090, gt=0, le=65535)
+    """The sample page site's port on 127.0.0.1; the realtime SSRF guard is told to allow exactly it."""
 
     @model_validator(mode="before")
     @classmethod
@@ -225,10 +233,18 @@ def process_specs(settings: PlatformSettings, *, python: str = sys.executable) -
         "PYTHONUNBUFFERED": "1",
     }
     enabled = {n: p for n, p in settings.processes.items() if p.enabled}
+    sample_site = f"127.0.0.1:{settings.sample_site_port}"
     specs = []
     for name, proc in enabled.items():
         env = dict(shared_env)
         probe = HealthProbe("none")
+        args, health_url = proc.args, proc.health_url
+        if name == SAMPLE_SITE:
+            args = ("--port", str(settings.sample_site_port), *args)
+            health_url = health_url or f"http://{sample_site}/robots.txt"
+        if proc.endpoint == "realtime" and SAMPLE_SITE in enabled:
+            # Kept apart from `ssrf.allow`, which stays the operator's own list.
+            env["AGENTPLANE_REALTIME__SSRF__ALSO_ALLOW"] = _json_list((sample_site,))
         if proc.endpoint:
             address = _address(settings, proc.endpoint)
             env[f"AGENTPLANE_{proc.endpoint.upper()}__SERVER__PORT"] = address.rsplit(":", 1)[1]
@@ -239,13 +255,13 @@ def process_specs(settings: PlatformSettings, *, python: str = sys.executable) -
         if proc.health == "grpc":
             probe = HealthProbe("grpc", _address(settings, proc.endpoint), proc.grpc_service)
         elif proc.health == "http":
-            url = proc.health_url or (f"http://{_address(settings, proc.endpoint)}/healthz" if proc.endpoint else "")
+            url = health_url or (f"http://{_address(settings, proc.endpoint)}/healthz" if proc.endpoint else "")
             probe = HealthProbe("http", url)
         env.update(proc.env)
         specs.append(
             ProcessSpec(
                 name=name,
-                argv=(python, "-m", proc.module, *proc.args),
+                argv=(python, "-m", proc.module, *args),
                 env=env,
                 probe=probe,
                 depends_on=tuple(d for d in proc.depends_on if d in enabled),

@@ -44,6 +44,8 @@ class SsrfSettings(FrozenModel):
     """Refuse private, loopback, link-local, multicast, reserved and metadata addresses."""
     allow: tuple[str, ...] = ()
     """Explicit exceptions: CIDRs or addresses with an optional port, e.g. "127.0.0.1/32", "127.0.0.1:8080"."""
+    also_allow: tuple[str, ...] = ()
+    """More exceptions, set by `agentplane up` for its sample site (127.0.0.1:8090), so `allow` stays yours."""
     blocked_hostnames: tuple[str, ...] = ("localhost", "metadata.google.internal", "metadata", "instance-data")
     """Host names refused before resolution (subdomains of "localhost" are refused too)."""
 

@@ -72,8 +72,9 @@ class RealtimeRuntime:
         self.settings = settings
         self.metrics = metrics
         self.clock: Clock = hooks.clock or SystemClock()
+        ssrf = settings.ssrf
         self.policy = AddressPolicy(
-            enabled=settings.ssrf.enabled, allow=settings.ssrf.allow, blocked_hostnames=settings.ssrf.blocked_hostnames
+            enabled=ssrf.enabled, allow=(*ssrf.allow, *ssrf.also_allow), blocked_hostnames=ssrf.blocked_hostnames
         )
         self.transport = AiohttpTransport(
             settings.fetch,

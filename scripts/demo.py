@@ -3,14 +3,14 @@
 The tour shows each route (domain model, LLM, real-time page), an out-of-domain input
 being escalated instead of answered, a clarification question and its answer, a
 reviewer approving an escalated task, and the audit trail being verified. The "web" is
-a small local page site on 127.0.0.1, which the realtime SSRF guard is told to allow.
+the sample page site `agentplane up` serves on 127.0.0.1:8090 (allowed by the realtime
+SSRF guard for exactly that address).
 Exits 0 when the tour ran to the end.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import select
 import signal
 import subprocess
@@ -18,16 +18,16 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the page site lives in tests/support (a stand-in for the web)
+from agentplane.platform import load_credentials
+from agentplane.rpc import ServiceChannel, unary
+from agentplane.v1 import controller_pb2 as C  # noqa: N812
+from agentplane.v1 import controller_pb2_grpc
 
-from agentplane.platform import load_credentials  # noqa: E402
-from agentplane.rpc import ServiceChannel, unary  # noqa: E402
-from agentplane.v1 import controller_pb2 as C  # noqa: E402, N812
-from agentplane.v1 import controller_pb2_grpc  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 DATA_DIR = ROOT / ".agentplane"
 CONTROLLER = "127.0.0.1:50051"
+PAGES = "http://127.0.0.1:8090"
 
 
 def _wait_line(proc: subprocess.Popen[bytes], prefix: str, timeout_s: float) -> str:
@@ -116,23 +116,18 @@ async def _tour(pages: str) -> None:
 
 def main() -> int:
     """Run the tour; return 0 when it completed."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "AGENTPLANE_REALTIME__SSRF__ALLOW": '["127.0.0.1/32"]'}
-    site = subprocess.Popen([sys.executable, "-m", "tests.support.pages"], cwd=ROOT, env=env, stdout=subprocess.PIPE)
-    platform = None
+    print("starting the platform (first start takes a little longer)...", flush=True)
+    platform = subprocess.Popen(
+        [sys.executable, "-m", "agentplane.cli", "up", "--quiet"], cwd=ROOT, stdout=subprocess.PIPE
+    )
     try:
-        pages = "http://127.0.0.1:" + _wait_line(site, '{"port"', 30).split(":")[1].strip(" }")
-        print(f"page site on {pages}; starting the platform (first start takes a little longer)...", flush=True)
-        platform = subprocess.Popen(
-            [sys.executable, "-m", "agentplane.cli", "up", "--quiet"], cwd=ROOT, env=env, stdout=subprocess.PIPE
-        )
         print(_wait_line(platform, "agentplane is up", 300), flush=True)
-        asyncio.run(_tour(pages))
+        asyncio.run(_tour(PAGES))
         return 0
     finally:
-        for proc in (platform, site):
-            if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(60)
+        if platform.poll() is None:
+            platform.send_signal(signal.SIGTERM)
+            platform.wait(120)
         print("\nplatform stopped", flush=True)
 
 

@@ -3,8 +3,9 @@
 Every process runs as in production, supervised by `agentplane up`: Triton, the four
 services, plus two stand-ins for the outside world: the fake LLM provider (instead of
 llama.cpp, so answers are fast and deterministic) and a small page site (instead of
-the web). Every port is chosen free on 127.0.0.1; the realtime SSRF guard allows
-127.0.0.1 explicitly, as the configuration of a demo would.
+the web: `up`'s own sample site, on a free port). Every port is chosen free on
+127.0.0.1; the realtime SSRF guard allows 127.0.0.1 explicitly, so tests can also
+reach sites of their own.
 """
 
 from __future__ import annotations
@@ -133,14 +134,9 @@ level = "warning"
 
 [up]
 stop_grace_s = 20
+sample_site_port = {ports["pages"]}
 
 {_llm_config(ports, embedded_llm)}
-
-[up.processes.pages]
-module = "tests.support.pages"
-args = ["--port", "{ports["pages"]}"]
-health = "http"
-health_url = "http://127.0.0.1:{ports["pages"]}/robots.txt"
 
 [up.processes.triton]
 health_url = "http://127.0.0.1:{ports["triton_http"]}/v2/health/ready"

@@ -1,11 +1,14 @@
-"""A small, well-behaved web site on 127.0.0.1 for platform tests, load tests and the demo.
+"""The sample web site `agentplane up` serves on 127.0.0.1:8090, so README's real-time examples work offline.
 
+Layer: shared core, a process of the platform (like the services, run with `python -m`).
 Pages: `/rates.html` (a table of exchange rates with a price), `/news.html` (a short
 news story), `/policy.html` (terms with a hidden prompt-injection paragraph),
 `/robots.txt` (allows everything), and `/slow/<ms>.html`, which answers after `ms`
-milliseconds (a task that is still running when a test needs it to be).
+milliseconds (at most a minute: a task that is still running when a test needs it to
+be). `up` tells the realtime SSRF guard to allow exactly this site's address.
 
-Run standalone: `python -m tests.support.pages --port N` (serves until SIGTERM).
+Run standalone: `python -m agentplane.sample_site --port N` (serves until SIGTERM;
+port 0 picks a free one, printed as `{"port": N}`).
 """
 
 from __future__ import annotations
