@@ -177,9 +177,11 @@ def walk(data_dir: Path, models_dir: Path | None) -> Walk:
     env.pop("AGENTPLANE_CONFIG", None)
     if models_dir is not None:
         env["AGENTPLANE_DOMAIN_INFERENCE__MODELS_DIR"] = str(models_dir)
+    # Unbuffered: a buffered readline could take two lines at once, and select() would then
+    # wait on a pipe whose next line is already read.
     up = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "agentplane"), "up"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stderr=subprocess.STDOUT, bufsize=0,
     )  # fmt: skip
     seen: list[str] = []
     try:
