@@ -1,10 +1,11 @@
 """Builds and runs the controller's gRPC server (`python -m controller.server`).
 
 Layer: composition root. `build_controller` returns the controller's `ServiceHost`.
-Start order: store (recovery needs it), audit head signing, downstream channels, external tool servers,
-runner (resumes unfinished tasks), review sweeper, then the gRPC server. The host
-closes them in reverse: the server drains in-flight calls first, then running tasks
-get a grace period, then tools, channels and the store close.
+Start order: store (recovery needs it), audit head signing, downstream channels,
+external tool servers, runner (resumes unfinished tasks), review sweeper, then the
+gRPC server. The host closes them in reverse: the server drains in-flight calls
+first, then running tasks get a grace period, then tools and channels close, the
+heads that moved are signed, and the store closes.
 """
 
 from __future__ import annotations
