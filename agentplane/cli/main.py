@@ -1,6 +1,6 @@
 """Entry point of the `agentplane` command and its plug-in mechanism.
 
-Layer: shared core, CLI. Built-in commands: `up`, `status`, `top`, `keys`, `mcp`. Every other
+Layer: shared core, CLI. Built-in commands: `up`, `serve`, `status`, `top`, `keys`, `mcp`, `deploy`. Every other
 command comes from the `agentplane.cli` entry-point group declared in
 pyproject.toml: each entry point is a function `register(subparsers)` that adds
 its parsers and sets `func` (sync or async, returning an exit code). The core
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 
 from agentplane import __version__
-from agentplane.cli import keys, mcp, status, top, up
+from agentplane.cli import deploy, keys, mcp, serve, status, top, up
 from agentplane.errors import AgentplaneError
 from agentplane.settings import SettingsError
 
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentplane", description="Run and use the agentplane platform.")
     parser.add_argument("--version", action="version", version=f"agentplane {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (up, status, top, keys, mcp):
+    for module in (up, serve, status, top, keys, mcp, deploy):
         module.register(sub)
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         try:

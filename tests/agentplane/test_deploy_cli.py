@@ -1,0 +1,58 @@
+"""`agentplane deploy secrets`: the git-ignored files the Kubernetes Secrets are generated from."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from agentplane.cli.deploy import DEFAULT_POSTGRES_DSN, write_secret_files
+from agentplane.cli.main import main
+from agentplane.errors import InvalidArgumentError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    shutil.copytree(ROOT / "deploy" / "kubernetes", tmp_path / "k8s", ignore=shutil.ignore_patterns("secrets"))
+    return tmp_path / "k8s"
+
+
+def test_writes_keys_hashes_and_store_addresses_once(tree: Path):
+    written = write_secret_files(tree)
+    base, scaled = tree / "base" / "secrets", tree / "overlays" / "scaled" / "secrets"
+    assert set(written) == {
+        base / "keys.toml", base / "service.key", base / "credentials.toml", base / "provider-keys.env",
+        scaled / "postgres-dsn", scaled / "redis-url",
+    }  # fmt: skip
+    hashed = tomllib.loads((base / "keys.toml").read_text())["keys"]
+    raw = tomllib.loads((base / "credentials.toml").read_text())["keys"]
+    assert {k["name"] for k in hashed} == set(raw) and all(len(k["sha256"]) == 64 for k in hashed)
+    secret = [p for p in written if p.name != "keys.toml"]  # keys.toml holds only hashes
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in secret)
+    assert (scaled / "postgres-dsn").read_text() == DEFAULT_POSTGRES_DSN  # one Secret value: no newline
+    keys_before = (base / "keys.toml").read_text()
+    assert write_secret_files(tree) == []
+    assert (base / "keys.toml").read_text() == keys_before
+
+
+def test_flags_replace_values(tree: Path, capsys: pytest.CaptureFixture[str]):
+    write_secret_files(tree)
+    code = main([
+        "deploy", "secrets", "--dir", str(tree), "--postgres-dsn", "postgresql://app:pw@db:5432/ap",
+        "--provider-key", "OPENAI_API_KEY=sk-test",
+    ])  # fmt: skip
+    assert code == 0 and "postgres-dsn" in capsys.readouterr().out
+    assert (tree / "overlays" / "scaled" / "secrets" / "postgres-dsn").read_text() == "postgresql://app:pw@db:5432/ap"
+    assert (tree / "base" / "secrets" / "provider-keys.env").read_text() == "OPENAI_API_KEY=sk-test\n"
+
+
+def test_bad_input_is_refused_with_a_clear_error(tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    assert main(["deploy", "secrets", "--dir", str(tree), "--provider-key", "openai=sk"]) == 1
+    assert "expected NAME=VALUE" in capsys.readouterr().err
+    with pytest.raises(InvalidArgumentError, match="not agentplane's kustomize tree"):
+        write_secret_files(tmp_path / "elsewhere")
