@@ -253,7 +253,7 @@ def process_specs(settings: PlatformSettings, *, python: str = sys.executable) -
             if metrics_at:  # the /metrics endpoint where `agentplane top` and Prometheus look for it
                 env[f"AGENTPLANE_{proc.endpoint.upper()}__METRICS__PORT"] = metrics_at[0].rsplit(":", 1)[1]
         if proc.health == "grpc":
-            probe = HealthProbe("grpc", _address(settings, proc.endpoint), proc.grpc_service)
+            probe = HealthProbe("grpc", _address(settings, proc.endpoint), proc.grpc_service, settings.client.tls)
         elif proc.health == "http":
             url = health_url or (f"http://{_address(settings, proc.endpoint)}/healthz" if proc.endpoint else "")
             probe = HealthProbe("http", url)

@@ -41,6 +41,7 @@ __all__ = [
     "AuthSettings",
     "CircuitBreakerSettings",
     "ClientSettings",
+    "ClientTlsSettings",
     "EndpointSettings",
     "FrozenModel",
     "LimitSettings",
@@ -49,9 +50,11 @@ __all__ = [
     "MetricsSettings",
     "RetrySettings",
     "ServerSettings",
+    "ServerTlsSettings",
     "ServiceSettings",
     "SettingsError",
     "TenantLimitSettings",
+    "TlsListenerSettings",
     "TracingSettings",
     "load_settings",
 ]
@@ -68,6 +71,45 @@ class FrozenModel(BaseModel):
     """Base of every settings block: immutable, unknown keys rejected."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TlsListenerSettings(FrozenModel):
+    """TLS of a listening socket (gRPC server, HTTP front, MCP HTTP): PEM files, off while cert_file is unset."""
+
+    cert_file: Path | None = None
+    """Certificate chain the server presents (PEM); set with key_file to serve TLS."""
+    key_file: Path | None = None
+    """Private key of cert_file (PEM)."""
+    client_ca_file: Path | None = None
+    """CA bundle (PEM) client certificates must chain to; set = mutual TLS: clients without one are refused."""
+    refuse_plaintext_off_loopback: bool = False
+    """Refuse to start without TLS on a non-loopback address (default: start and log a warning)."""
+
+    @property
+    def enabled(self) -> bool:
+        """Whether this listener serves TLS."""
+        return self.cert_file is not None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TlsListenerSettings:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together")
+        if self.client_ca_file is not None and self.cert_file is None:
+            raise ValueError("client_ca_file (mutual TLS) needs cert_file and key_file")
+        return self
+
+
+class ServerTlsSettings(TlsListenerSettings):
+    """TLS of a gRPC server, with the client identities allowed to call it."""
+
+    allowed_client_identities: tuple[str, ...] = ()
+    """Client certificate identities (DNS/URI SANs, else the CN) that may call; empty = any the CA signed."""
+
+    @model_validator(mode="after")
+    def _identities_need_mtls(self) -> ServerTlsSettings:
+        if self.allowed_client_identities and self.client_ca_file is None:
+            raise ValueError("allowed_client_identities needs client_ca_file (mutual TLS)")
+        return self
 
 
 class ServerSettings(FrozenModel):
@@ -98,6 +140,10 @@ class ServerSettings(FrozenModel):
     """Idle connections are closed after this."""
     reflection: bool = True
     """Offer gRPC server reflection (grpcurl, Postman)."""
+    tls: ServerTlsSettings = ServerTlsSettings()
+    """TLS and mutual TLS of this server (plaintext when tls.cert_file is unset)."""
+    health_port: int | None = Field(None, ge=0, le=65535)
+    """Also serve grpc.health.v1 alone, plaintext, on this port (Kubernetes gRPC probes speak no TLS); None = not."""
 
 
 class RetrySettings(FrozenModel):
@@ -255,6 +301,29 @@ class TracingSettings(FrozenModel):
     """Deadline of one batch export."""
 
 
+class ClientTlsSettings(FrozenModel):
+    """TLS of outgoing gRPC calls to agentplane services."""
+
+    enabled: bool = False
+    """Dial services over TLS (their certificates checked against ca_file)."""
+    ca_file: Path | None = None
+    """CA bundle (PEM) server certificates must chain to; default: the system's roots."""
+    cert_file: Path | None = None
+    """This client's certificate chain (PEM), presented for mutual TLS."""
+    key_file: Path | None = None
+    """Private key of cert_file (PEM)."""
+    server_name: str = ""
+    """Name expected in the server's certificate instead of the dialled host; empty = the host."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ClientTlsSettings:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together")
+        if not self.enabled and (self.ca_file or self.cert_file or self.server_name):
+            raise ValueError("TLS files are set but enabled is false")
+        return self
+
+
 class ClientSettings(FrozenModel):
     """How this service calls other agentplane services."""
 
@@ -264,6 +333,8 @@ class ClientSettings(FrozenModel):
     """File holding the key (first line), used when api_key is not set."""
     timeout_s: float = Field(30.0, gt=0)
     """Default deadline of outgoing calls; never beyond the incoming call's deadline."""
+    tls: ClientTlsSettings = ClientTlsSettings()
+    """TLS (and this client's certificate) for calls to other services."""
 
 
 class MetricsEndpointSettings(FrozenModel):

@@ -25,6 +25,9 @@ import aiohttp
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from agentplane.rpc.credentials import open_channel
+from agentplane.settings import ClientTlsSettings
+
 __all__ = ["HealthProbe", "ProcessSpec", "Supervisor", "grpc_health_status", "http_ready"]
 
 log = logging.getLogger("agentplane.supervisor")
@@ -39,6 +42,8 @@ class HealthProbe:
     """host:port for gRPC; full URL for HTTP."""
     service: str = ""
     """gRPC service name to check ("" = whole server)."""
+    tls: ClientTlsSettings = field(default_factory=ClientTlsSettings)
+    """gRPC: how to dial the service (TLS when its server serves TLS)."""
 
 
 @dataclass(frozen=True)
@@ -54,9 +59,11 @@ class ProcessSpec:
     stop_grace_s: float = 15.0
 
 
-async def grpc_health_status(address: str, service: str = "", timeout_s: float = 2.0) -> str:
+async def grpc_health_status(
+    address: str, service: str = "", timeout_s: float = 2.0, tls: ClientTlsSettings | None = None
+) -> str:
     """The serving status name of `service` at `address` ("UNREACHABLE" when no answer)."""
-    async with grpc.aio.insecure_channel(address) as channel:
+    async with open_channel(address, tls or ClientTlsSettings()) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         try:
             resp = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout_s)
@@ -78,7 +85,7 @@ async def http_ready(url: str, timeout_s: float = 5.0) -> bool:
 
 async def _probe(probe: HealthProbe) -> bool:
     if probe.kind == "grpc":
-        return await grpc_health_status(probe.address, probe.service) == "SERVING"
+        return await grpc_health_status(probe.address, probe.service, tls=probe.tls) == "SERVING"
     if probe.kind == "http":
         return await http_ready(probe.address)
     return True

@@ -29,7 +29,13 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from agentplane.settings import CircuitBreakerSettings, FrozenModel, RetrySettings, ServiceSettings
+from agentplane.settings import (
+    CircuitBreakerSettings,
+    FrozenModel,
+    RetrySettings,
+    ServiceSettings,
+    TlsListenerSettings,
+)
 
 __all__ = [
     "EMBEDDED_MODEL_ALIAS",
@@ -229,6 +235,8 @@ class HttpFrontSettings(FrozenModel):
     """Upper bound of a client-given deadline."""
     keepalive_timeout_s: float = Field(75.0, gt=0)
     """Idle keep-alive connections are closed after this."""
+    tls: TlsListenerSettings = TlsListenerSettings()
+    """HTTPS (and client certificates with client_ca_file); plaintext when tls.cert_file is unset."""
 
 
 class RequestLimitSettings(FrozenModel):

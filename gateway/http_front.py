@@ -39,6 +39,7 @@ from agentplane.errors import (
 )
 from agentplane.metrics import RpcMetrics
 from agentplane.request_context import RequestContext
+from agentplane.tls import check_plaintext_bind, server_ssl_context
 from agentplane.tracing import Tracing, current_trace_id
 from gateway.config import HttpFrontSettings
 from gateway.core import GatewayCore
@@ -125,14 +126,20 @@ class HttpFront:
             access_log=None,
             keepalive_timeout=self._settings.keepalive_timeout_s,
         )
+        what = "the gateway's HTTP front (gateway.http.tls)"
+        check_plaintext_bind(self._settings.host, self._settings.tls, what)
+        ssl_context = server_ssl_context(self._settings.tls, what)
         runner = web.ServerRunner(server, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, self._settings.host, self._settings.port, reuse_address=True)
+        site = web.TCPSite(
+            runner, self._settings.host, self._settings.port, reuse_address=True, ssl_context=ssl_context
+        )
         await site.start()
         self._runner = runner
         sockets = getattr(site._server, "sockets", None) or ()
         self.port = sockets[0].getsockname()[1] if sockets else self._settings.port
-        log.info("OpenAI-compatible HTTP front on %s:%d", self._settings.host, self.port)
+        scheme = "https" if ssl_context else "http"
+        log.info("OpenAI-compatible HTTP front on %s://%s:%d", scheme, self._settings.host, self.port)
         return self.port
 
     async def aclose(self) -> None:

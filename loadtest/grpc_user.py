@@ -16,17 +16,30 @@ import grpc
 import grpc.experimental.gevent as grpc_gevent
 from locust import User
 
+from agentplane.rpc.credentials import channel_credentials, channel_options
+from agentplane.settings import ClientTlsSettings
+
 grpc_gevent.init_gevent()
 
-__all__ = ["RESOURCE_EXHAUSTED", "GrpcUser"]
+__all__ = ["RESOURCE_EXHAUSTED", "GrpcUser", "client_tls"]
 
 RESOURCE_EXHAUSTED = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def client_tls(options: Any) -> ClientTlsSettings:
+    """TLS of the users' channels from the `--tls-*` command-line options (plaintext without them)."""
+    files = {f: getattr(options, f"tls_{f}", None) for f in ("ca_file", "cert_file", "key_file")}
+    server_name = getattr(options, "tls_server_name", None) or ""
+    if not any(files.values()) and not server_name:
+        return ClientTlsSettings()
+    return ClientTlsSettings(enabled=True, server_name=server_name, **{k: v for k, v in files.items() if v})
 
 
 class GrpcUser(User):
     """Base of the gRPC users: one channel per user, round_robin over `host` addresses.
 
-    `host` is "127.0.0.1:50051" or a comma-separated list of replicas.
+    `host` is "127.0.0.1:50051" or a comma-separated list of replicas; `--tls-ca-file` (and
+    `--tls-cert-file`/`--tls-key-file` for mutual TLS) make the channels use TLS.
     """
 
     abstract = True
@@ -38,8 +51,13 @@ class GrpcUser(User):
         super().__init__(environment)
         addresses = [a.strip() for a in (self.host or "127.0.0.1:50051").split(",") if a.strip()]
         target = addresses[0] if len(addresses) == 1 else "ipv4:" + ",".join(addresses)
-        self._channel = grpc.insecure_channel(
-            target, options=[("grpc.lb_policy_name", "round_robin"), ("grpc.enable_retries", 0)]
+        tls = client_tls(getattr(environment, "parsed_options", None))
+        options = [("grpc.lb_policy_name", "round_robin"), ("grpc.enable_retries", 0), *channel_options(tls)]
+        credentials = channel_credentials(tls)
+        self._channel = (
+            grpc.secure_channel(target, credentials, options=options)
+            if credentials is not None
+            else grpc.insecure_channel(target, options=options)
         )
         self.stub = type(self).stub_class(self._channel)
 

@@ -44,6 +44,10 @@ def _options(parser: Any) -> None:
     parser.add_argument("--peak-users", type=int, default=20)
     parser.add_argument("--duration-s", type=float, default=60.0)
     parser.add_argument("--call-timeout-s", type=float, default=30.0)
+    parser.add_argument("--tls-ca-file", default="", help="CA (PEM) of the services' certificates: call over TLS")
+    parser.add_argument("--tls-cert-file", default="", help="client certificate (PEM) for mutual TLS")
+    parser.add_argument("--tls-key-file", default="", help="its private key (PEM)")
+    parser.add_argument("--tls-server-name", default="", help="name in the server certificate, if not the host")
 
 
 def _keys(options: Any) -> list[str]:

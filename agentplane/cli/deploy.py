@@ -2,7 +2,8 @@
 
 Layer: shared core, CLI (deployment tooling). The kustomize tree in deploy/kubernetes builds
 its Secrets with `secretGenerator` from files kept out of git: `base/secrets/` (API keys,
-provider keys) and `overlays/scaled/secrets/` (the PostgreSQL DSN and the Redis URL).
+provider keys, TLS: a private CA and a certificate per component) and
+`overlays/scaled/secrets/` (the PostgreSQL DSN and the Redis URL).
 This command writes them, once: existing files are kept unless a flag gives a new value.
 Values are written without a trailing newline, since each file becomes one Secret value.
 """
@@ -16,10 +17,30 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from agentplane.certs import CertificateAuthority, write_identity
 from agentplane.errors import InvalidArgumentError
 from agentplane.platform import ensure_credentials
 
-__all__ = ["DEFAULT_POSTGRES_DSN", "DEFAULT_REDIS_URL", "register", "write_secret_files"]
+__all__ = [
+    "DEFAULT_POSTGRES_DSN",
+    "DEFAULT_REDIS_URL",
+    "TLS_COMPONENTS",
+    "register",
+    "write_secret_files",
+    "write_tls_files",
+]
+
+# Every component that serves or calls over TLS; its identity is its Service name, agentplane-<component>.
+TLS_COMPONENTS = (
+    "controller",
+    "gateway",
+    "domain-inference",
+    "realtime",
+    "mcp-controller",
+    "mcp-gateway",
+    "mcp-domain-inference",
+    "mcp-realtime",
+)
 
 DEFAULT_POSTGRES_DSN = "postgresql://agentplane@agentplane-postgres:5432/agentplane"
 DEFAULT_REDIS_URL = "redis://agentplane-redis:6379/0"
@@ -33,10 +54,11 @@ def register(sub: Any) -> None:
     secrets = deploy_sub.add_parser(
         "secrets",
         help="write the (git-ignored) files the manifests' Secrets are generated from",
-        description="Write API keys, provider keys and store addresses under DIR/base/secrets and "
-        "DIR/overlays/scaled/secrets. Existing files are kept unless a flag gives a new value. The raw "
-        "API keys for your clients are in DIR/base/secrets/credentials.toml (mode 0600); only their "
-        "hashes and the controller's own key go into the cluster.",
+        description="Write API keys, provider keys, store addresses and TLS material (a private CA and one "
+        "certificate per component) under DIR/base/secrets and DIR/overlays/scaled/secrets. Existing files are "
+        "kept unless a flag gives a new value. The raw API keys for your clients are in "
+        "DIR/base/secrets/credentials.toml and the CA's key in DIR/base/secrets/tls/ca.key (mode 0600); "
+        "neither goes into the cluster.",
     )
     secrets.add_argument("--dir", type=Path, default=Path("deploy/kubernetes"), help="the kustomize tree")
     secrets.add_argument(
@@ -63,6 +85,32 @@ def _write(path: Path, text: str, *, replace: bool) -> bool:
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
     return True
+
+
+def write_tls_files(directory: Path, *, namespace: str = "agentplane") -> list[Path]:
+    """A CA (kept here: ca.key never enters the cluster) and one certificate per component; kept when present.
+
+    Each component's certificate names `agentplane-<component>` (its identity, and the host its
+    clients dial through the headless Service) and the namespace-qualified Service names.
+    """
+    ca_cert, ca_key = directory / "ca.crt", directory / "ca.key"
+    written: list[Path] = []
+    if ca_cert.exists() and ca_key.exists():
+        ca = CertificateAuthority.load(ca_cert, ca_key)
+    else:
+        ca = CertificateAuthority.create("agentplane CA")
+        directory.mkdir(parents=True, exist_ok=True)
+        ca_cert.write_bytes(ca.cert_pem)
+        _write(ca_key, ca.key_pem.decode(), replace=True)
+        written += [ca_cert, ca_key]
+    for component in TLS_COMPONENTS:
+        target = directory / component
+        if (target / "tls.crt").exists():
+            continue
+        name = f"agentplane-{component}"
+        issued = ca.issue(name, [f"{name}.{namespace}.svc", f"{name}.{namespace}.svc.cluster.local"])
+        written += list(write_identity(target, ca, issued).values())
+    return written
 
 
 def _provider_keys(pairs: Sequence[str]) -> dict[str, str]:
@@ -107,7 +155,7 @@ def write_secret_files(
         (scaled / "redis-url", redis_url or DEFAULT_REDIS_URL, redis_url is not None),
     ]
     written += [path for path, text, replace in candidates if _write(path, text, replace=replace)]
-    return written
+    return written + write_tls_files(base / "tls")
 
 
 def _run_secrets(args: argparse.Namespace) -> int:

@@ -110,13 +110,14 @@ async def _serve_http(
     host = settings.http.host
     port = args.port if args.port is not None else settings.http.ports.get(service, 0)
     link = ServiceLink(service, addresses, settings.client, timeout_s=settings.call_timeout_s)
-    server = HttpMcpServer(http_app(factory(link), settings.http, keys), host, port)
+    server = HttpMcpServer(http_app(factory(link), settings.http, keys), host, port, tls=settings.http.tls)
     service_host = ServiceHost(settings, f"mcp.{service}")
     service_host.add("link", closing(link))
     service_host.add("http", lifecycle(server))
+    scheme = "https" if settings.http.tls.enabled else "http"
 
     def announce(_: object) -> None:
-        print(json.dumps({"service": service, "url": f"http://{host}:{server.port}{settings.http.path}"}), flush=True)
+        print(json.dumps({"service": service, "url": f"{scheme}://{host}:{server.port}{settings.http.path}"}), flush=True)
 
     await run_until_signal(service_host, ready=announce)
     return 0

@@ -29,7 +29,7 @@ def register(sub: Any) -> None:
 async def collect_status(settings: PlatformSettings) -> dict[str, list[tuple[str, str]]]:
     """Service -> [(address, status)] for every configured replica."""
     checks = {
-        (name, addr): grpc_health_status(addr, svc)
+        (name, addr): grpc_health_status(addr, svc, tls=settings.client.tls)
         for name, svc in SERVICES.items()
         for addr in getattr(settings.endpoints, name)
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
-from agentplane.settings import FrozenModel, ServiceSettings
+from agentplane.settings import FrozenModel, ServiceSettings, TlsListenerSettings
 
 __all__ = ["McpHttpSettings", "McpSettings"]
 
@@ -42,6 +42,8 @@ class McpHttpSettings(FrozenModel):
     """Stateful sessions idle this long are closed."""
     max_sessions: int = Field(1000, gt=0)
     """Stateful sessions open at once; more are refused."""
+    tls: TlsListenerSettings = TlsListenerSettings()
+    """HTTPS (and client certificates with client_ca_file); plaintext when tls.cert_file is unset."""
 
 
 class McpSettings(ServiceSettings):

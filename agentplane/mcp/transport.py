@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +25,8 @@ from agentplane.admission import KeyStore
 from agentplane.mcp.auth import ApiKeyMiddleware
 from agentplane.mcp.config import McpHttpSettings
 from agentplane.mcp.pipes import pipe_stdio
+from agentplane.settings import TlsListenerSettings
+from agentplane.tls import check_plaintext_bind, server_ssl_context
 
 __all__ = ["HttpMcpServer", "http_app", "serve_stdio"]
 
@@ -90,12 +93,22 @@ class HttpMcpServer:
         host: Address to bind.
         port: Port to bind; 0 picks a free one.
         start_timeout_s: Longest wait for the app's lifespan start-up.
+        tls: HTTPS files (and the client CA for client certificates); default plaintext.
     """
 
-    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0, *, start_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        start_timeout_s: float = 30.0,
+        tls: TlsListenerSettings | None = None,
+    ) -> None:
         self._app = app
         self._host = host
         self._port = port
+        self._tls = tls or TlsListenerSettings()
         self._start_timeout_s = start_timeout_s
         self._server: _Uvicorn | None = None
         self._task: asyncio.Task[None] | None = None
@@ -108,7 +121,11 @@ class HttpMcpServer:
             OSError: The address cannot be bound.
             RuntimeError: The server stopped during start-up.
             TimeoutError: Start-up took longer than `start_timeout_s`.
+            SettingsError: A TLS file is missing or invalid, or plaintext off loopback is refused.
         """
+        what = "the MCP HTTP server (mcp.http.tls)"
+        check_plaintext_bind(self._host, self._tls, what)
+        server_ssl_context(self._tls, what)  # fails here, with the file's name, before uvicorn would
         sock = socket.socket(socket.AF_INET6 if ":" in self._host else socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -117,7 +134,18 @@ class HttpMcpServer:
             sock.close()
             raise
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self._app, log_level="warning", access_log=False, lifespan="on", log_config=None)
+        tls = self._tls
+        config = uvicorn.Config(
+            self._app,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            log_config=None,
+            ssl_certfile=str(tls.cert_file) if tls.cert_file else None,
+            ssl_keyfile=str(tls.key_file) if tls.key_file else None,
+            ssl_ca_certs=str(tls.client_ca_file) if tls.client_ca_file else None,
+            ssl_cert_reqs=ssl.CERT_REQUIRED if tls.client_ca_file else ssl.CERT_NONE,
+        )
         self._server = _Uvicorn(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name=f"mcp-http-{self.port}")
         ready = asyncio.create_task(self._server.ready.wait())

@@ -24,6 +24,7 @@ import grpc
 
 from agentplane import request_context
 from agentplane.errors import DeadlineExceededError
+from agentplane.rpc.credentials import open_channel
 from agentplane.rpc.interceptors import API_KEY_HEADER, REQUEST_ID_HEADER, TENANT_HEADER, TRACE_ID_HEADER
 from agentplane.rpc.status import from_rpc_error
 from agentplane.settings import ClientSettings
@@ -111,11 +112,11 @@ class _StreamPropagatingInterceptor(_Propagation, grpc.aio.UnaryStreamClientInte
 
 
 class ServiceChannel:
-    """An insecure grpc.aio channel to one service, with the platform's client policy.
+    """A grpc.aio channel to one service, with the platform's client policy.
 
     Args:
         addresses: host:port of every replica.
-        settings: Client settings (key, default timeout).
+        settings: Client settings (key, default timeout, TLS and this client's certificate).
         api_key: Overrides the key from settings (CLI, tests).
         max_message_bytes: Largest message sent or received.
         interceptors: More client interceptors after the platform's own (tracing: a span per call).
@@ -133,8 +134,9 @@ class ServiceChannel:
         settings = settings or ClientSettings()
         key = api_key if api_key is not None else resolve_api_key(settings)
         self.target = target_for(addresses)
-        self.channel = grpc.aio.insecure_channel(
+        self.channel = open_channel(
             self.target,
+            settings.tls,
             options=[
                 ("grpc.service_config", _SERVICE_CONFIG),
                 ("grpc.max_receive_message_length", max_message_bytes),

@@ -22,8 +22,10 @@ from grpc_reflection.v1alpha import reflection
 from agentplane.admission import Admission
 from agentplane.limits import TenantLimiter
 from agentplane.metrics import RpcMetrics
+from agentplane.rpc.credentials import PeerIdentityInterceptor, server_credentials
 from agentplane.rpc.interceptors import PolicyInterceptor
 from agentplane.settings import ServiceSettings
+from agentplane.tls import check_plaintext_bind
 from agentplane.tracing import Tracing
 
 __all__ = ["GrpcServer", "ServiceBinding"]
@@ -69,7 +71,9 @@ class GrpcServer:
         self._tracing = tracing or Tracing.off()
         self.health = health_aio.HealthServicer()
         self.port = 0
+        self.health_port = 0
         self._server: grpc.aio.Server | None = None
+        self._health_server: grpc.aio.Server | None = None
         self._stopped = asyncio.Event()
 
     @property
@@ -99,11 +103,16 @@ class GrpcServer:
             ("grpc.server.max_pending_requests", cfg.max_pending_calls),
             ("grpc.server.max_pending_requests_hard_limit", cfg.max_pending_calls),
         ]
+        hosted = ", ".join(b.name for b in self._services)
+        check_plaintext_bind(cfg.host, cfg.tls, f"the gRPC server of {hosted} (server.tls)")
+        interceptors: list[grpc.aio.ServerInterceptor] = [
+            *self._tracing.server_interceptors(),
+            PolicyInterceptor(self.admission, self._metrics, traced=self._tracing.enabled),
+        ]
+        if cfg.tls.allowed_client_identities:  # before the policy: refused peers are not admitted or counted
+            interceptors.insert(-1, PeerIdentityInterceptor(cfg.tls.allowed_client_identities, hosted))
         server = grpc.aio.server(
-            interceptors=[
-                *self._tracing.server_interceptors(),
-                PolicyInterceptor(self.admission, self._metrics, traced=self._tracing.enabled),
-            ],
+            interceptors=interceptors,
             options=options,
             maximum_concurrent_rpcs=cfg.max_concurrent_rpcs,
         )
@@ -115,15 +124,29 @@ class GrpcServer:
             reflection.enable_server_reflection(
                 [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME], server
             )
-        self.port = server.add_insecure_port(f"{cfg.host}:{cfg.port}")
+        credentials = server_credentials(cfg.tls, "server")
+        address = f"{cfg.host}:{cfg.port}"
+        self.port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
         if self.port == 0:
             raise OSError(f"could not bind {cfg.host}:{cfg.port}")
         await server.start()
         self._server = server
+        if cfg.health_port is not None:
+            await self._start_health_port(cfg.host, cfg.health_port)
         for binding in self._services:
             await self.set_serving(binding.name, True)
         log.info("serving %s on %s", ", ".join(b.name for b in self._services), self.address)
         return self.port
+
+    async def _start_health_port(self, host: str, port: int) -> None:
+        # Kubernetes' gRPC probes cannot speak TLS: the same health statuses, alone, in plaintext.
+        health = grpc.aio.server()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, health)
+        self.health_port = health.add_insecure_port(f"{host}:{port}")
+        if self.health_port == 0:
+            raise OSError(f"could not bind the health port {host}:{port}")
+        await health.start()
+        self._health_server = health
 
     async def set_serving(self, service: str, serving: bool) -> None:
         """Report one service (or "" for the whole server) as SERVING or NOT_SERVING."""
@@ -143,4 +166,6 @@ class GrpcServer:
         grace = self._settings.server.grace_period_s if grace_s is None else grace_s
         log.info("draining (grace %.1fs)", grace)
         await self._server.stop(grace)
+        if self._health_server is not None:  # probes saw NOT_SERVING throughout the drain
+            await self._health_server.stop(None)
         log.info("stopped")

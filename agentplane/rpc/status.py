@@ -114,6 +114,26 @@ def _from_rich(code: int, message: str, rich: status_pb2.Status | None) -> Agent
     return cls(message, reason=reason, metadata=metadata, retry_after_s=retry_after, violations=violations)
 
 
+_TLS_MARKERS = ("handshake", "ssl_error", "tsi_", "certificate")
+
+
+def _connection_hint(details: str) -> str:
+    """gRPC reports failed TLS set-ups tersely: say what to check."""
+    lowered = details.lower()
+    if any(marker in lowered for marker in _TLS_MARKERS):
+        return (
+            f"TLS handshake failed ({details}): check client.tls.ca_file (the CA that signed the server's "
+            "certificate) and, for servers that require client certificates, client.tls.cert_file and key_file"
+        )
+    if "socket closed" in lowered:
+        return (
+            f"the server closed the connection before answering ({details}); a server that requires TLS client "
+            "certificates does this when the TLS handshake fails: this client presented no client certificate or "
+            "one its CA did not sign (client.tls.cert_file, key_file)"
+        )
+    return details
+
+
 def from_rpc_error(exc: grpc.RpcError) -> AgentplaneError:
     """Turn a received gRPC error (sync or aio) into the typed agentplane error.
 
@@ -127,4 +147,6 @@ def from_rpc_error(exc: grpc.RpcError) -> AgentplaneError:
         if key == "grpc-status-details-bin":
             rich = status_pb2.Status.FromString(value)
             break
+    if code == grpc.StatusCode.UNAVAILABLE and rich is None:
+        message = _connection_hint(message)
     return _from_rich(code.value[0], message, rich)

@@ -56,12 +56,13 @@ def test_grpc_services_are_probed_with_grpc_health_and_model_servers_have_startu
     rendered = overlays[overlay]
     for workload in rendered.workloads():
         for container in workload["spec"]["template"]["spec"]["containers"]:
-            grpc_ports = [p["containerPort"] for p in container.get("ports", []) if p["name"] == "grpc"]
-            if container["name"] != "agentplane" or not grpc_ports:
+            ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
+            if container["name"] != "agentplane" or "grpc" not in ports:
                 continue
+            # The service port speaks TLS, which the kubelet's gRPC probes cannot: they use the health port.
             readiness, liveness = container["readinessProbe"]["grpc"], container["livenessProbe"]["grpc"]
-            assert readiness["port"] == grpc_ports[0] and readiness["service"].startswith("agentplane.v1.")
-            assert liveness["port"] == grpc_ports[0] and not liveness.get("service")
+            assert readiness["port"] == ports["health"] and readiness["service"].startswith("agentplane.v1.")
+            assert liveness["port"] == ports["health"] and not liveness.get("service")
     for component in ("triton", "domain-inference", "llm"):
         main = rendered.component(component)["spec"]["template"]["spec"]["containers"][0]
         assert "startupProbe" in main, f"{component} loads models: it needs a startup probe"

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 
 from agentplane.mcp import McpSettings
 from agentplane.platform import PlatformSettings
@@ -113,6 +115,30 @@ def _secret_file(rendered: Rendered, workload: Obj, container: Obj, path: Path) 
     return rendered.secret_data(volume["secret"]["secretName"])[items.get(relative, relative)]
 
 
+def _identity(rendered: Rendered, workload: Obj, container: Obj, cert_file: Path | None) -> str:
+    """The common name of the certificate at `cert_file` in the container (its TLS identity)."""
+    assert cert_file is not None
+    cert = x509.load_pem_x509_certificate(_secret_file(rendered, workload, container, cert_file).encode())
+    return str(cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)
+
+
+def _check_tls(rendered: Rendered, workload: Obj, container: Obj, settings: Any, section: str) -> None:
+    """The service serves TLS with its own certificate; an internal one admits the controller and its MCP adapter."""
+    name = workload["metadata"]["name"]
+    server = settings.server.tls
+    assert server.enabled and server.refuse_plaintext_off_loopback, f"{name}: TLS with plaintext refused"
+    assert _identity(rendered, workload, container, server.cert_file) == name
+    assert _identity(rendered, workload, container, settings.client.tls.cert_file) == name
+    assert "BEGIN PRIVATE KEY" in _secret_file(rendered, workload, container, server.key_file)
+    ca = _secret_file(rendered, workload, container, settings.client.tls.ca_file)
+    if section == "controller":
+        assert server.client_ca_file is None, "the controller is an entry point: clients authenticate with API keys"
+        return
+    assert _secret_file(rendered, workload, container, server.client_ca_file) == ca
+    component = name.removeprefix("agentplane-")
+    assert set(server.allowed_client_identities) == {"agentplane-controller", f"agentplane-mcp-{component}"}
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_container_loads_its_settings_from_its_pod(overlays: dict[str, Rendered], overlay: str, tmp_path: Path):
     rendered = overlays[overlay]
@@ -129,6 +155,10 @@ def test_every_container_loads_its_settings_from_its_pod(overlays: dict[str, Ren
         assert _mount_for(container, str(settings.data_dir / "x"))["name"] == "data", f"{name}: data_dir"
         if section == "mcp":
             assert settings.http.ports[container["args"][1]] in ports and settings.http.stateless, name
+            assert (
+                _identity(rendered, workload, container, settings.client.tls.cert_file) == workload["metadata"]["name"]
+            )
+            assert "BEGIN PRIVATE KEY" in _secret_file(rendered, workload, container, settings.http.tls.key_file)
             continue
         module = load_settings(PlatformSettings, "up", env=env).processes[container["args"][1]].module
         assert (ROOT / module.replace(".", "/")).with_suffix(".py").is_file(), f"{name}: no module {module}"
@@ -136,13 +166,16 @@ def test_every_container_loads_its_settings_from_its_pod(overlays: dict[str, Ren
             assert settings.port in ports and settings.host == "0.0.0.0", name
             continue
         assert settings.server.host == "0.0.0.0" and settings.server.port in ports, name
+        assert settings.server.health_port in ports, f"{name}: the probes' health port"
         assert "[[keys]]" in _secret_file(rendered, workload, container, settings.auth.keys_file), name
+        _check_tls(rendered, workload, container, settings, section)
         if section == "controller":
             assert _secret_file(rendered, workload, container, settings.client.api_key_file).strip(), name
             expected = "postgres" if overlay != "embedded" else "sqlite"
             assert settings.store.backend == expected, f"{overlay}: controller store {settings.store.backend}"
         if section == "gateway":
             assert settings.http.port in ports and settings.http.host == "0.0.0.0", name
+            assert settings.http.tls.enabled and settings.http.tls.refuse_plaintext_off_loopback, name
             assert settings.cache.backend == ("memory" if overlay == "embedded" else "redis"), name
 
 
