@@ -172,6 +172,7 @@ def test_only_the_controller_and_mcp_adapters_reach_internal_services(overlays: 
     assert rendered.reaches(outsider, rendered.component("controller"), 50051)
     assert rendered.reaches(outsider, rendered.component("gateway"), 8080)
     assert rendered.reaches(outsider, rendered.component("mcp-realtime"), 8764)
+    assert rendered.reaches(outsider, rendered.component("realtime"), 9464)  # /metrics, for scrapers
     # Triton only from domain inference; the embedded LLM only from the gateway.
     triton, llm = rendered.component("triton"), rendered.component("llm")
     di = rendered.pod_labels(rendered.component("domain-inference"))

@@ -167,6 +167,7 @@ def test_every_container_loads_its_settings_from_its_pod(overlays: dict[str, Ren
             continue
         assert settings.server.host == "0.0.0.0" and settings.server.port in ports, name
         assert settings.server.health_port in ports, f"{name}: the probes' health port"
+        assert settings.metrics.port in ports and settings.metrics.tls_cert_file == settings.server.tls.cert_file, name
         assert "[[keys]]" in _secret_file(rendered, workload, container, settings.auth.keys_file), name
         _check_tls(rendered, workload, container, settings, section)
         if section == "controller":
