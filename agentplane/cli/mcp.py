@@ -117,7 +117,8 @@ async def _serve_http(
     scheme = "https" if settings.http.tls.enabled else "http"
 
     def announce(_: object) -> None:
-        print(json.dumps({"service": service, "url": f"{scheme}://{host}:{server.port}{settings.http.path}"}), flush=True)
+        url = f"{scheme}://{host}:{server.port}{settings.http.path}"
+        print(json.dumps({"service": service, "url": url}), flush=True)
 
     await run_until_signal(service_host, ready=announce)
     return 0
