@@ -107,7 +107,7 @@ async def test_the_health_port_answers_plaintext_probes_while_the_service_port_n
             with pytest.raises(grpc.aio.AioRpcError) as caught:
                 await ch.unary_unary(f"/{SERVICE}/Echo")(b"{}", timeout=5)
             assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
-            await server.set_serving(SERVICE, False)
+            await server.grpc.set_serving(SERVICE, False)
             check = await health_pb2_grpc.HealthStub(ch).Check(
                 health_pb2.HealthCheckRequest(service=SERVICE), timeout=5
             )

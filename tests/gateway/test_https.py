@@ -7,6 +7,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from gateway.server import HTTP_FRONT
 from tests.gateway.conftest import running_gateway
 from tests.support.keys import raw_key
 from tests.support.pki import Pki
@@ -19,7 +20,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 
 async def test_the_http_front_serves_https_and_requires_a_client_certificate(pki: Pki, tmp_path: Path):
     async with running_gateway(tmp_path, http={"port": 0, "tls": pki.listener_tls("localhost")}) as gw:
-        url = f"https://localhost:{gw.server.http.port}/v1/models"  # type: ignore[union-attr]
+        url = f"https://localhost:{gw.server[HTTP_FRONT].port}/v1/models"
         headers = {"Authorization": f"Bearer {raw_key('acme-user')}"}
         async with aiohttp.ClientSession() as session:
             async with session.get(url, headers=headers, ssl=pki.ssl_context("openai-client")) as resp:
