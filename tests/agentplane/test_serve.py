@@ -27,7 +27,8 @@ def test_serve_argv_runs_the_module_of_the_process_table():
     settings = PlatformSettings()
     assert serve_argv(settings, "domain-inference", python="py") == ["py", "-m", "domain_inference.server"]
     assert serve_argv(settings, "llm", python="py") == ["py", "-m", "gateway.embedded_llm"]
-    with pytest.raises(InvalidArgumentError, match="no process named 'nope'; known: controller, domain_inference"):
+    known = r"no process named 'nope'; known: .*controller, domain_inference, gateway, llm, realtime"
+    with pytest.raises(InvalidArgumentError, match=known):
         serve_argv(settings, "nope")
 
 
